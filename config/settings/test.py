@@ -1,0 +1,22 @@
+"""Test settings: the same real Redis/PostgreSQL/ffmpeg/Whisper, isolated names and a small limit."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, DATABASES, env
+
+SECRET_KEY = "test-only-not-secret"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "var" / "test-media")
+# Redis database 15 keeps test messages away from a developer's running stack on database 0.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024**2)
+HLS_X264_PRESET = "ultrafast"
+HLS_SEGMENT_SECONDS = 2
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory, so that the worker process under test sees the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+
+# The worker started by the tests must use the database pytest-django created for them.
+if env("TEST_WORKER_DB_NAME", default=""):
+    DATABASES["default"]["NAME"] = env("TEST_WORKER_DB_NAME")

@@ -1,0 +1,145 @@
+"""The one place that runs ffmpeg/ffprobe: typed errors, progress, and no orphaned processes.
+
+An ffmpeg stopped by a signal exits 255 and leaves a valid-looking, truncated playlist, and
+`revoke(terminate=True)` kills the pool child without running its cleanup. So ffmpeg runs in its
+own process group with a parent-death signal, and every way out of `run_ffmpeg` kills that group.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+
+logger = logging.getLogger(__name__)
+
+STDERR_TAIL_LINES = 20
+_PR_SET_PDEATHSIG = 1
+
+
+class MediaToolError(Exception):
+    """ffmpeg or ffprobe failed; `line` is the most telling stderr line, `tail` the last lines."""
+
+    def __init__(self, message: str, *, returncode: int | None = None, tail: str = "", line: str = "") -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.tail = tail
+        self.line = line or message
+
+
+class StalledError(MediaToolError):
+    """ffmpeg reported no progress for longer than the stall limit and was killed."""
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: SIGKILL ffmpeg when the worker process dies.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def error_line(stderr: str) -> str:
+    """The line an operator should see: the first line naming an error, else the last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    markers = ("error", "failed", "cannot", "invalid", "no such", "unsupported", "not found", "no capable")
+    for line in lines:
+        if any(marker in line.lower() for marker in markers):
+            return line
+    return lines[-1] if lines else ""
+
+
+def run_tool(args: Sequence[str], *, timeout: float = 60) -> str:
+    """Run a short ffprobe/ffmpeg command and return its stdout; raise MediaToolError on failure."""
+    try:
+        done = subprocess.run(
+            list(args), capture_output=True, timeout=timeout, preexec_fn=_die_with_parent, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise MediaToolError(f"{args[0]} timed out after {timeout:.0f} s") from exc
+    stderr = done.stderr.decode(errors="replace")
+    if done.returncode != 0:
+        line = error_line(stderr)
+        raise MediaToolError(
+            f"{args[0]} exited {done.returncode}: {line}", returncode=done.returncode, tail=stderr[-2000:], line=line
+        )
+    return done.stdout.decode(errors="replace")
+
+
+def run_ffmpeg(
+    args: Sequence[str],
+    *,
+    on_progress: Callable[[float], None] | None = None,
+    stall_seconds: float = 120,
+) -> None:
+    """Run ffmpeg with `-progress pipe:1` in `args`; report seconds encoded; kill it on any exit path."""
+    proc = subprocess.Popen(
+        list(args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    try:
+        _pump(proc, tail, on_progress, stall_seconds)
+    finally:
+        _kill_group(proc)
+    stderr = "\n".join(tail)
+    if proc.returncode != 0:
+        line = error_line(stderr)
+        raise MediaToolError(f"ffmpeg exited {proc.returncode}: {line}", returncode=proc.returncode, tail=stderr, line=line)
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    tail: collections.deque[str],
+    on_progress: Callable[[float], None] | None,
+    stall_seconds: float,
+) -> None:
+    assert proc.stdout is not None and proc.stderr is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ, "out")
+    sel.register(proc.stderr, selectors.EVENT_READ, "err")
+    buffers = {"out": b"", "err": b""}
+    last_progress_at = time.monotonic()
+    last_out_time = -1.0
+    while sel.get_map():
+        for key, _ in sel.select(timeout=1.0):
+            chunk = os.read(key.fd, 65536)
+            if not chunk:
+                sel.unregister(key.fileobj)
+                continue
+            *lines, buffers[key.data] = (buffers[key.data] + chunk).split(b"\n")
+            for raw in lines:
+                line = raw.decode(errors="replace").strip()
+                if key.data == "err":
+                    if line:
+                        tail.append(line)
+                elif line.startswith("out_time_us=") and line[12:].lstrip("-").isdigit():
+                    seconds = max(0.0, int(line[12:]) / 1e6)
+                    if seconds > last_out_time:
+                        last_out_time, last_progress_at = seconds, time.monotonic()
+                        if on_progress is not None:
+                            on_progress(seconds)
+        if time.monotonic() - last_progress_at > stall_seconds:
+            _kill_group(proc)
+            raise StalledError(
+                f"ffmpeg stalled: no progress for {stall_seconds:.0f} s; killed", tail="\n".join(tail)
+            )
+    proc.wait()

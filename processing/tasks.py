@@ -1,0 +1,28 @@
+"""The pipeline's Celery tasks, under the names the runbook uses. Each is thin: it takes an
+upload id and hands the work to processing.stages.run_stage and one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task, shared_task
+
+from uploads.models import Stage
+
+from . import services
+from .stages import queue_options, run_stage
+
+
+@shared_task(bind=True, **queue_options("transcription"))
+def transcribe_and_save_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
+    return run_stage(self, Stage.TRANSCRIPTION, uploaded_file_id, services.transcription_run)
+
+
+@shared_task(bind=True, **queue_options("analysis"))
+def generate_ai_analysis_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
+    return run_stage(self, Stage.ANALYSIS, uploaded_file_id, services.analysis_run)
+
+
+@shared_task(bind=True, **queue_options("hls"))
+def generate_hls_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
+    return run_stage(self, Stage.HLS, uploaded_file_id, services.hls_run)

@@ -1,0 +1,156 @@
+"""Admin: uploads with per-stage state, their results and links to their Celery task results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.files.storage import default_storage
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from .models import Stage, StageStatus, UploadedFile
+from .services import upload_create, upload_validate
+
+BADGE_COLOURS = {
+    StageStatus.SUCCEEDED: "#1a7f37",
+    StageStatus.FAILED: "#cf222e",
+    StageStatus.RUNNING: "#0969da",
+    StageStatus.QUEUED: "#9a6700",
+    StageStatus.CANCELLED: "#6e7781",
+    StageStatus.SKIPPED: "#6e7781",
+    StageStatus.PENDING: "#6e7781",
+}
+
+
+def _badge(upload: UploadedFile, stage: str) -> SafeString:
+    status = upload.stage_status(stage)
+    error = getattr(upload, f"{stage}_error")
+    return format_html(
+        '<span title="{}" style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
+        error,
+        BADGE_COLOURS.get(StageStatus(status), "#6e7781"),
+        status,
+    )
+
+
+class UploadForm(forms.ModelForm):
+    """Adding an upload in admin goes through upload_create: same checks, same pipeline."""
+
+    class Meta:
+        model = UploadedFile
+        fields = ["file"]
+
+    def clean_file(self) -> Any:
+        file = self.cleaned_data["file"]
+        upload_validate(file=file)
+        return file
+
+
+@admin.register(UploadedFile)
+class UploadedFileAdmin(admin.ModelAdmin):
+    list_display = ["id", "original_name", "media_kind", "duration_s", "transcription", "analysis", "hls", "created_at"]
+    list_filter = ["media_kind", "transcription_status", "analysis_status", "hls_status", "created_at"]
+    search_fields = ["original_name", "transcript_text", "transcription_task_id", "analysis_task_id", "hls_task_id"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "original_name", "size", "media_kind", "duration", "has_audio", "width", "height", "uploader", "created_at",
+        "stages_table", "language", "transcript", "summary", "issues_list", "solutions_list",
+        "hls_link", "hls_encoder", "hls_fallback_reason",
+    ]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": ["original_name", "size", "media_kind", "duration", "has_audio", "width", "height"]}),
+        ("Pipeline", {"fields": ["stages_table"]}),
+        ("Transcript", {"fields": ["language", "transcript"]}),
+        ("Analysis", {"fields": ["summary", "issues_list", "solutions_list"]}),
+        ("HLS", {"fields": ["hls_link", "hls_encoder", "hls_fallback_reason"]}),
+        ("Provenance", {"fields": ["uploader", "created_at"]}),
+    ]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = UploadForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [(None, {"fields": ["file"]})] if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: UploadedFile, form: Any, change: bool) -> None:
+        if change:
+            return super().save_model(request, obj, form, change)
+        # The form already ran upload_validate; upload_create checks again and owns the pipeline start.
+        file = form.cleaned_data["file"]
+        obj.pk = upload_create(file=file, original_name=file.name, uploader=request.user).pk
+        return None
+
+    @admin.display(description="Duration (s)", ordering="duration")
+    def duration_s(self, obj: UploadedFile) -> str:
+        return f"{obj.duration:.1f}" if obj.duration is not None else "-"
+
+    @admin.display(description="Transcription", ordering="transcription_status")
+    def transcription(self, obj: UploadedFile) -> SafeString:
+        return _badge(obj, Stage.TRANSCRIPTION)
+
+    @admin.display(description="Analysis", ordering="analysis_status")
+    def analysis(self, obj: UploadedFile) -> SafeString:
+        return _badge(obj, Stage.ANALYSIS)
+
+    @admin.display(description="HLS", ordering="hls_status")
+    def hls(self, obj: UploadedFile) -> SafeString:
+        return _badge(obj, Stage.HLS)
+
+    @admin.display(description="Stages")
+    def stages_table(self, obj: UploadedFile) -> SafeString:
+        rows = []
+        for stage in Stage:
+            task_id = getattr(obj, f"{stage}_task_id")
+            results_url = reverse("admin:django_celery_results_taskresult_changelist") + f"?q={task_id}"
+            rows.append(
+                (
+                    stage.label,
+                    _badge(obj, stage),
+                    format_html('<a href="{}">{}</a>', results_url, task_id) if task_id else "-",
+                    getattr(obj, f"{stage}_started_at") or "-",
+                    getattr(obj, f"{stage}_finished_at") or "-",
+                    getattr(obj, f"{stage}_error") or "",
+                )
+            )
+        body = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+        )
+        return format_html(
+            "<table><tr><th>Stage</th><th>Status</th><th>Task (results)</th><th>Started</th>"
+            "<th>Finished</th><th>Message</th></tr>{}</table>",
+            body,
+        )
+
+    @admin.display(description="Transcript")
+    def transcript(self, obj: UploadedFile) -> SafeString:
+        lines = ((f"{s['start']:.1f}", f"{s['end']:.1f}", s["text"]) for s in obj.transcript_segments)
+        return format_html_join("", "<div>[{}–{}] {}</div>", lines) or "-"
+
+    @admin.display(description="Issues raised")
+    def issues_list(self, obj: UploadedFile) -> SafeString:
+        return _items(obj.issues)
+
+    @admin.display(description="Proposed solutions")
+    def solutions_list(self, obj: UploadedFile) -> SafeString:
+        return _items(obj.solutions)
+
+    @admin.display(description="HLS master playlist")
+    def hls_link(self, obj: UploadedFile) -> SafeString | str:
+        if not obj.hls_master:
+            return "-"
+        url = default_storage.url(obj.hls_master)
+        return format_html('<a href="{}">{}</a>', url, obj.hls_master)
+
+
+def _items(items: list[dict[str, Any]]) -> SafeString:
+    rows = ((f"{i['start']:.1f}", i["text"]) for i in items)
+    return format_html_join("", "<li>[{} s] {}</li>", rows) or "-"

@@ -1,0 +1,78 @@
+"""Upload services: validate, save, and start the pipeline after commit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+
+from processing.media.probe import InvalidMedia, MediaInfo, probe_file
+
+from .models import UploadedFile
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024**2:.1f} MB"
+
+
+@contextmanager
+def _local_path(file: File[Any]) -> Iterator[str]:
+    """A path ffprobe can read: Django's temporary upload file when there is one, else a copy."""
+    temporary_path = getattr(file, "temporary_file_path", None)
+    if temporary_path is not None:
+        yield temporary_path()
+        return
+    with tempfile.NamedTemporaryFile(prefix="probe-", suffix=os.path.splitext(file.name or "")[1]) as tmp:
+        file.seek(0)
+        shutil.copyfileobj(file, tmp)
+        tmp.flush()
+        file.seek(0)
+        yield tmp.name
+
+
+def upload_validate(*, file: File[Any]) -> MediaInfo:
+    """Refuse what the pipeline cannot process, with a message the uploader can act on."""
+    size = file.size or 0
+    if size == 0:
+        raise ValidationError("The file is empty (0 bytes).", code="empty")
+    if size > settings.UPLOAD_MAX_BYTES:
+        raise ValidationError(
+            f"The file is {_megabytes(size)}; the limit is {_megabytes(settings.UPLOAD_MAX_BYTES)} (UPLOAD_MAX_BYTES).",
+            code="too_large",
+        )
+    with _local_path(file) as path:
+        try:
+            return probe_file(path)
+        except InvalidMedia as exc:
+            raise ValidationError(f"Not an audio or video file: {exc}", code="not_media") from exc
+
+
+@transaction.atomic
+def upload_create(*, file: File[Any], original_name: str = "", uploader: Any = None) -> UploadedFile:
+    from processing.pipeline import pipeline_enqueue
+
+    info = upload_validate(file=file)
+    name = os.path.basename(original_name or file.name or "upload")[:255]
+    upload = UploadedFile(
+        original_name=name,
+        size=file.size or 0,
+        media_kind=info.kind,
+        duration=info.duration,
+        has_audio=info.has_audio,
+        width=info.width,
+        height=info.height,
+        uploader=uploader,
+    )
+    upload.file.save(name, file, save=False)
+    upload.save()
+    pipeline_enqueue(upload)
+    upload.refresh_from_db()
+    return upload
