@@ -36,7 +36,9 @@ def pipeline_enqueue(upload: UploadedFile) -> list[str]:
     """Mark the stages queued with fresh task ids and send the chain after the transaction commits."""
     stages = pipeline_stages(upload)
     if upload.media_kind == MediaKind.AUDIO:
-        stage_finish(upload.pk, Stage.HLS, status=StageStatus.SKIPPED, error="audio upload: there is no video to stream")
+        stage_finish(
+            upload.pk, Stage.HLS, status=StageStatus.SKIPPED, error="audio upload: there is no video to stream"
+        )
     task_ids = {stage: uuid() for stage in stages}
     for stage, task_id in task_ids.items():
         stage_queue(upload.pk, stage, task_id=task_id)

@@ -34,6 +34,8 @@ class NothingToDo(Exception):
 
 
 def transcription_run(upload: UploadedFile) -> dict[str, Any]:
+    if not upload.has_audio:
+        raise NothingToDo("the file has no audio track: nothing to transcribe")
     with upload.file.open("rb") as audio:
         result = transcribe(audio)
     upload.transcript_segments = result.segments
@@ -77,14 +79,18 @@ def _encode(job: HlsJob, *, expected_duration: float) -> None:
     run_ffmpeg(build_hls_command(job))
     duration = probe_file(os.path.join(job.out_dir, "master.m3u8")).duration
     if abs(duration - expected_duration) > HLS_DURATION_TOLERANCE:
-        raise MediaToolError(f"HLS output lasts {duration:.2f} s but the source lasts {expected_duration:.2f} s")
+        raise MediaToolError(
+            f"HLS output lasts {duration:.2f} s but the source lasts {expected_duration:.2f} s: "
+            "the source is probably truncated or damaged; re-export it and upload again"
+        )
 
 
 def hls_run(upload: UploadedFile) -> dict[str, Any]:
     storage = default_storage
+    stored_name = str(upload.file.name)
     with tempfile.TemporaryDirectory(prefix=f"hls-{upload.pk}-") as work:
-        source = os.path.join(work, "source" + os.path.splitext(upload.file.name)[1])
-        copy_to_local(storage, upload.file.name, source)
+        source = os.path.join(work, "source" + os.path.splitext(stored_name)[1])
+        copy_to_local(storage, stored_name, source)
         info = probe_file(source)
         if info.width is None or info.height is None:
             raise InvalidMedia("no video stream to encode")

@@ -41,14 +41,14 @@ DONE = {
     Stage.ANALYSIS: "completed successfully",
     Stage.HLS: "completed",
 }
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     OperationalError,
     InterfaceError,
     redis.exceptions.ConnectionError,
     ConnectionError,
     TimeoutError,
 )
-PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     InvalidMedia,
     MediaToolError,
     TranscriptionConfigError,
@@ -68,9 +68,9 @@ def retry_countdown(retries: int) -> float:
 
 
 def queue_options(queue: str) -> dict[str, Any]:
+    """The task options from the queue's row of CELERY_QUEUE_TABLE (routing is CELERY_TASK_ROUTES)."""
     limits = settings.CELERY_QUEUE_TABLE[queue]
     return {
-        "queue": queue,
         "time_limit": limits["time_limit"],
         "soft_time_limit": limits["soft_time_limit"],
         "max_retries": limits["max_retries"],
@@ -81,7 +81,9 @@ def _stop_chain(task: Task) -> None:
     task.request.chain = None
 
 
-def run_stage(task: Task, stage: str, upload_id: int, service: Callable[[UploadedFile], dict[str, Any]]) -> dict[str, Any]:
+def run_stage(
+    task: Task, stage: str, upload_id: int, service: Callable[[UploadedFile], dict[str, Any]]
+) -> dict[str, Any]:
     phrase = PHRASES[Stage(stage)]
     upload = UploadedFile.objects.filter(pk=upload_id).first()
     if upload is None:

@@ -121,9 +121,7 @@ class UploadedFileAdmin(admin.ModelAdmin):
                     getattr(obj, f"{stage}_error") or "",
                 )
             )
-        body = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
-        )
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html(
             "<table><tr><th>Stage</th><th>Status</th><th>Task (results)</th><th>Started</th>"
             "<th>Finished</th><th>Message</th></tr>{}</table>",
@@ -131,16 +129,16 @@ class UploadedFileAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="Transcript")
-    def transcript(self, obj: UploadedFile) -> SafeString:
+    def transcript(self, obj: UploadedFile) -> SafeString | str:
         lines = ((f"{s['start']:.1f}", f"{s['end']:.1f}", s["text"]) for s in obj.transcript_segments)
-        return format_html_join("", "<div>[{}–{}] {}</div>", lines) or "-"
+        return format_html_join("", "<div>[{} - {}] {}</div>", lines) or "-"
 
     @admin.display(description="Issues raised")
-    def issues_list(self, obj: UploadedFile) -> SafeString:
+    def issues_list(self, obj: UploadedFile) -> SafeString | str:
         return _items(obj.issues)
 
     @admin.display(description="Proposed solutions")
-    def solutions_list(self, obj: UploadedFile) -> SafeString:
+    def solutions_list(self, obj: UploadedFile) -> SafeString | str:
         return _items(obj.solutions)
 
     @admin.display(description="HLS master playlist")
@@ -151,6 +149,6 @@ class UploadedFileAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, obj.hls_master)
 
 
-def _items(items: list[dict[str, Any]]) -> SafeString:
+def _items(items: list[dict[str, Any]]) -> SafeString | str:
     rows = ((f"{i['start']:.1f}", i["text"]) for i in items)
     return format_html_join("", "<li>[{} s] {}</li>", rows) or "-"

@@ -30,9 +30,7 @@ class StageStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-TERMINAL_STATUSES = frozenset(
-    {StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.SKIPPED, StageStatus.CANCELLED}
-)
+TERMINAL_STATUSES = frozenset({StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.SKIPPED, StageStatus.CANCELLED})
 
 
 def upload_to(instance: "UploadedFile", filename: str) -> str:

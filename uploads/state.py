@@ -33,7 +33,9 @@ def stage_claim(upload_id: int, stage: str) -> bool:
 
 def stage_retry(upload_id: int, stage: str, *, reason: str) -> bool:
     """running -> queued, keeping why, so the retried delivery can claim it again."""
-    return _move(upload_id, stage, allowed=(StageStatus.RUNNING,), status=StageStatus.QUEUED, error=f"retrying: {reason}")
+    return _move(
+        upload_id, stage, allowed=(StageStatus.RUNNING,), status=StageStatus.QUEUED, error=f"retrying: {reason}"
+    )
 
 
 def stage_finish(upload_id: int, stage: str, *, status: str, error: str = "") -> bool:

@@ -88,6 +88,8 @@ WHISPER_DEVICE = env("WHISPER_DEVICE", default="auto")  # auto | cpu | cuda
 WHISPER_COMPUTE_TYPE = env("WHISPER_COMPUTE_TYPE", default="default")  # int8 on CPU, float16 on CUDA
 WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=5)
 WHISPER_LANGUAGE = env("WHISPER_LANGUAGE", default="auto")
+# Off by default: a model named but not on disk is a clear error, never a download at run time.
+WHISPER_ALLOW_DOWNLOAD = env.bool("WHISPER_ALLOW_DOWNLOAD", default=False)
 
 # --- Analysis ----------------------------------------------------------------------------------
 ANALYSIS_SUMMARY_SENTENCES = env.int("ANALYSIS_SUMMARY_SENTENCES", default=3)
@@ -145,6 +147,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-queues
 # Every queue is declared, so `celery -A config purge` and monitoring know all of them.
 CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUE_TABLE]
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-routes
+CELERY_TASK_ROUTES = {
+    "processing.tasks.transcribe_and_save_async": {"queue": "transcription"},
+    "processing.tasks.generate_ai_analysis_async": {"queue": "analysis"},
+    "processing.tasks.generate_hls_async": {"queue": "hls"},
+}
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-default-queue
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-connection-retry-on-startup

@@ -55,7 +55,7 @@ class HlsJob:
 
 
 def parse_ladder(specs: Iterable[str]) -> tuple[Rung, ...]:
-    """"720:2800:128" -> Rung(720, 2800, 128); highest rung first."""
+    """ "720:2800:128" -> Rung(720, 2800, 128); highest rung first."""
     rungs = []
     for spec in specs:
         height, video, audio = (int(part) for part in spec.split(":"))
@@ -64,7 +64,7 @@ def parse_ladder(specs: Iterable[str]) -> tuple[Rung, ...]:
 
 
 def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
+    return max(2, round(value / 2) * 2)
 
 
 def plan_renditions(width: int, height: int, ladder: tuple[Rung, ...]) -> tuple[Rendition, ...]:

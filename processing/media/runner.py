@@ -8,6 +8,7 @@ own process group with a parent-death signal, and every way out of `run_ffmpeg` 
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import logging
 import os
@@ -46,10 +47,8 @@ def _die_with_parent() -> None:
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
@@ -103,7 +102,9 @@ def run_ffmpeg(
     stderr = "\n".join(tail)
     if proc.returncode != 0:
         line = error_line(stderr)
-        raise MediaToolError(f"ffmpeg exited {proc.returncode}: {line}", returncode=proc.returncode, tail=stderr, line=line)
+        raise MediaToolError(
+            f"ffmpeg exited {proc.returncode}: {line}", returncode=proc.returncode, tail=stderr, line=line
+        )
 
 
 def _pump(
@@ -112,7 +113,8 @@ def _pump(
     on_progress: Callable[[float], None] | None,
     stall_seconds: float,
 ) -> None:
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ, "out")
     sel.register(proc.stderr, selectors.EVENT_READ, "err")
@@ -139,7 +141,5 @@ def _pump(
                             on_progress(seconds)
         if time.monotonic() - last_progress_at > stall_seconds:
             _kill_group(proc)
-            raise StalledError(
-                f"ffmpeg stalled: no progress for {stall_seconds:.0f} s; killed", tail="\n".join(tail)
-            )
+            raise StalledError(f"ffmpeg stalled: no progress for {stall_seconds:.0f} s; killed", tail="\n".join(tail))
     proc.wait()

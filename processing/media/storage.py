@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
@@ -36,8 +37,6 @@ def delete_prefix(storage: Storage, prefix: str) -> None:
         storage.delete(f"{prefix}/{filename}")
     for dirname in dirs:
         delete_prefix(storage, f"{prefix}/{dirname}")
-    try:
-        # Filesystem storage leaves empty folders behind; object stores have none (and no path).
+    # Filesystem storage leaves empty folders behind; object stores have none (and no path).
+    with contextlib.suppress(OSError, NotImplementedError):
         os.rmdir(storage.path(prefix))
-    except (OSError, NotImplementedError):
-        pass

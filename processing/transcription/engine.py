@@ -73,14 +73,21 @@ def get_model(spec: ModelSpec) -> Any:
 
             started = time.monotonic()
             try:
-                _models[spec] = WhisperModel(spec.model, device=spec.device, compute_type=spec.compute_type)
+                _models[spec] = WhisperModel(
+                    spec.model,
+                    device=spec.device,
+                    compute_type=spec.compute_type,
+                    local_files_only=not settings.WHISPER_ALLOW_DOWNLOAD,
+                )
             except (RuntimeError, ValueError, OSError) as exc:
                 raise TranscriptionConfigError(
                     f"cannot load Whisper model {spec.model!r} on {spec.device}: {exc}; "
                     "set WHISPER_MODEL to a local faster-whisper model folder (empty = bundled tiny.en)"
                 ) from exc
             load_count += 1
-            logger.info("Whisper model loaded model=%s device=%s (%.1f s)", spec.model, spec.device, time.monotonic() - started)
+            logger.info(
+                "Whisper model loaded model=%s device=%s (%.1f s)", spec.model, spec.device, time.monotonic() - started
+            )
         return _models[spec]
 
 

@@ -24,7 +24,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="audio or video file to upload")
         parser.add_argument("--sync", action="store_true", help="run the stages in this process, without a broker")
-        parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the pipeline (default 1800)")
+        parser.add_argument(
+            "--timeout", type=float, default=1800, help="seconds to wait for the pipeline (default 1800)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["path"]
@@ -36,7 +38,9 @@ class Command(BaseCommand):
 
             app.conf.task_always_eager = True
         upload = self._create(path)
-        self.stdout.write(f"Uploaded #{upload.pk} {upload.original_name} ({upload.media_kind}, {upload.duration:.1f} s)")
+        self.stdout.write(
+            f"Uploaded #{upload.pk} {upload.original_name} ({upload.media_kind}, {upload.duration:.1f} s)"
+        )
         self._wait(upload.pk, options["timeout"])
 
     def _create(self, path: str) -> UploadedFile:

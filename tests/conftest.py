@@ -1,0 +1,114 @@
+"""Shared fixtures: generated media, and a real Celery worker process on the real test Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from processing.media import samples
+from uploads.models import UploadedFile
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def speech_video(media_dir: Path) -> Path:
+    path = media_dir / "meeting.mp4"
+    samples.speech_video(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def speech_audio(media_dir: Path) -> Path:
+    path = media_dir / "meeting.m4a"
+    samples.speech_audio(str(path))
+    return path
+
+
+@dataclass
+class WorkerHandle:
+    process: subprocess.Popen[bytes]
+    nodename: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _wait_for_ping(nodename: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    from config.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {process.returncode} before answering ping")
+        if app.control.ping(destination=[nodename], timeout=1.0):
+            return
+    raise RuntimeError(f"celery worker {nodename} did not answer ping within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: None, django_db_blocker: object) -> Iterator[WorkerHandle]:
+    """`celery -A config worker` on every queue, on the test database pytest-django created."""
+    import redis
+    from django.db import connection
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # the test broker database only
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / "celery-worker.log"
+    log_path.unlink(missing_ok=True)
+    nodename = f"pytest-{os.getpid()}@{socket.gethostname()}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "TEST_WORKER_DB_NAME": str(connection.settings_dict["NAME"]),
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(settings.CELERY_QUEUE_TABLE),
+        "--concurrency", "2", "--loglevel", "INFO", "-n", nodename, "--without-gossip", "--without-mingle",
+        "--logfile", str(log_path),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        _wait_for_ping(nodename, process)
+        yield WorkerHandle(process=process, nodename=nodename, log_path=log_path)
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_until_finished(upload_id: int, timeout: float = 240) -> UploadedFile:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        upload = UploadedFile.objects.get(pk=upload_id)
+        if upload.is_finished:
+            return upload
+        time.sleep(0.5)
+    raise AssertionError(
+        f"upload {upload_id} did not finish in {timeout:.0f} s: {UploadedFile.objects.filter(pk=upload_id).values()}"
+    )

@@ -1,0 +1,115 @@
+"""The whole pipeline on a real Celery worker, real Redis, real ffmpeg and the real Whisper model."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django_celery_results.models import TaskResult
+
+from processing.media.encoders import run_nvenc_trial
+from processing.media.hls import LIBX264, NVENC
+from processing.media.probe import probe_file
+from processing.media.samples import SAMPLE_SPEECH
+from tests.conftest import WorkerHandle, wait_until_finished
+from uploads.models import StageStatus, UploadedFile
+from uploads.services import upload_create
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
+
+
+def _upload(path: Path) -> UploadedFile:
+    with path.open("rb") as fh:
+        return upload_create(file=File(fh, name=path.name), original_name=path.name)
+
+
+def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_video: Path) -> None:
+    # Given a video with spoken words, when it is uploaded, the chain runs on the real worker.
+    upload = wait_until_finished(_upload(speech_video).pk)
+
+    assert upload.transcription_status == StageStatus.SUCCEEDED, upload.transcription_error
+    assert upload.analysis_status == StageStatus.SUCCEEDED, upload.analysis_error
+    assert upload.hls_status == StageStatus.SUCCEEDED, upload.hls_error
+
+    # The transcript holds at least 80% of the spoken words (ASR is not perfect).
+    spoken, heard = _words(SAMPLE_SPEECH), set(_words(upload.transcript_text))
+    recall = sum(word in heard for word in spoken) / len(spoken)
+    assert recall >= 0.8, (recall, upload.transcript_text)
+    assert upload.language == "en"
+    assert all(s["end"] > s["start"] >= 0 for s in upload.transcript_segments)
+
+    # The analysis is non-empty and made of the transcript's own sentences.
+    assert upload.summary
+    assert upload.issues
+    assert upload.solutions
+    for item in [*upload.issues, *upload.solutions]:
+        assert item["text"] in upload.transcript_text
+    assert any("problem" in item["text"].lower() for item in upload.issues)
+    assert any("should" in item["text"].lower() or "propose" in item["text"].lower() for item in upload.solutions)
+
+    # The master playlist exists and plays for the source's duration (+-0.5 s).
+    assert default_storage.exists(upload.hls_master)
+    master = probe_file(default_storage.path(upload.hls_master))
+    assert master.duration == pytest.approx(probe_file(str(speech_video)).duration, abs=0.5)
+    assert master.width == 640
+    assert master.height == 360
+
+    # The encoder recorded is the one that really works here (libx264 on a GPU-less machine).
+    expected = NVENC if run_nvenc_trial().available else LIBX264
+    assert upload.hls_encoder == expected
+    if expected == LIBX264:
+        assert upload.hls_fallback_reason.startswith("NVENC unavailable")
+
+    # django-celery-results holds a SUCCESS row for each of the three pre-assigned task ids.
+    task_ids = [upload.transcription_task_id, upload.analysis_task_id, upload.hls_task_id]
+    results = {r.task_id: r for r in TaskResult.objects.filter(task_id__in=task_ids)}
+    assert set(results) == set(task_ids)
+    assert {r.status for r in results.values()} == {"SUCCESS"}
+    assert results[upload.hls_task_id].task_name == "processing.tasks.generate_hls_async"
+
+    # The log lines the runbook greps for are there, each with the upload id.
+    log = celery_worker_process.log()
+    for phrase in (
+        "Transcription completed successfully",
+        "AI analysis completed successfully",
+        "HLS generation completed",
+    ):
+        assert f"{phrase} uploaded_file_id: {upload.pk}" in log
+
+
+def test_audio_upload_skips_hls(celery_worker_process: WorkerHandle, speech_audio: Path) -> None:
+    upload = wait_until_finished(_upload(speech_audio).pk)
+
+    assert upload.media_kind == "audio"
+    assert upload.transcription_status == StageStatus.SUCCEEDED
+    assert upload.analysis_status == StageStatus.SUCCEEDED
+    assert upload.hls_status == StageStatus.SKIPPED
+    assert "audio" in upload.hls_error
+    assert upload.hls_task_id == ""
+    assert upload.hls_master == ""
+    assert TaskResult.objects.filter(task_id__in=[upload.transcription_task_id, upload.analysis_task_id]).count() == 2
+
+
+def test_truncated_video_fails_hls_with_a_clear_message(
+    celery_worker_process: WorkerHandle, speech_video: Path, tmp_path: Path
+) -> None:
+    # Given a file ffprobe accepts (its index is at the front) whose second half is missing.
+    data = speech_video.read_bytes()
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(data[: len(data) // 2])
+
+    upload = wait_until_finished(_upload(truncated).pk)
+
+    assert upload.hls_status == StageStatus.FAILED
+    assert "truncated" in upload.hls_error
+    assert "source lasts" in upload.hls_error
+    assert upload.hls_master == ""
+    assert TaskResult.objects.get(task_id=upload.hls_task_id).status == "FAILURE"
+    assert f"HLS generation failed uploaded_file_id: {upload.pk}" in celery_worker_process.log()
