@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.core.files.storage import default_storage
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
+
+from processing.media.subtitles import to_srt, to_webvtt
 
 from .models import Stage, StageStatus, UploadedFile
 from .services import upload_create, upload_validate
 
+SUBTITLE_FORMATS: dict[str, tuple[Callable[[list[dict[str, Any]]], str], str]] = {
+    "vtt": (to_webvtt, "text/vtt; charset=utf-8"),
+    "srt": (to_srt, "application/x-subrip; charset=utf-8"),
+}
 BADGE_COLOURS = {
     StageStatus.SUCCEEDED: "#1a7f37",
     StageStatus.FAILED: "#cf222e",
@@ -29,11 +38,13 @@ BADGE_COLOURS = {
 def _badge(upload: UploadedFile, stage: str) -> SafeString:
     status = upload.stage_status(stage)
     error = getattr(upload, f"{stage}_error")
+    progress = getattr(upload, f"{stage}_progress")
+    label = f"{status} {progress:.0f}%" if status == StageStatus.RUNNING else status
     return format_html(
         '<span title="{}" style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
         error,
         BADGE_COLOURS.get(StageStatus(status), "#6e7781"),
-        status,
+        label,
     )
 
 
@@ -59,14 +70,14 @@ class UploadedFileAdmin(admin.ModelAdmin):
     readonly_fields = [
         "original_name", "size", "media_kind", "duration", "has_audio", "width", "height", "uploader", "created_at",
         "stages_table", "language", "transcript", "summary", "issues_list", "solutions_list",
-        "hls_link", "hls_encoder", "hls_fallback_reason",
+        "hls_link", "poster", "subtitle_downloads", "hls_encoder", "hls_fallback_reason",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["original_name", "size", "media_kind", "duration", "has_audio", "width", "height"]}),
         ("Pipeline", {"fields": ["stages_table"]}),
-        ("Transcript", {"fields": ["language", "transcript"]}),
+        ("Transcript", {"fields": ["language", "transcript", "subtitle_downloads"]}),
         ("Analysis", {"fields": ["summary", "issues_list", "solutions_list"]}),
-        ("HLS", {"fields": ["hls_link", "hls_encoder", "hls_fallback_reason"]}),
+        ("HLS", {"fields": ["hls_link", "poster", "hls_encoder", "hls_fallback_reason"]}),
         ("Provenance", {"fields": ["uploader", "created_at"]}),
     ]
 
@@ -140,6 +151,39 @@ class UploadedFileAdmin(admin.ModelAdmin):
     @admin.display(description="Proposed solutions")
     def solutions_list(self, obj: UploadedFile) -> SafeString | str:
         return _items(obj.solutions)
+
+    def get_urls(self) -> list[URLPattern]:
+        subtitles = path(
+            "<int:pk>/subtitles.<str:fmt>",
+            self.admin_site.admin_view(self.subtitles_view),
+            name="uploads_uploadedfile_subtitles",
+        )
+        return [subtitles, *super().get_urls()]
+
+    def subtitles_view(self, request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+        upload = self.get_object(request, str(pk))
+        if upload is None or not self.has_view_permission(request, upload) or fmt not in SUBTITLE_FORMATS:
+            raise Http404("no such upload or subtitle format")
+        render, content_type = SUBTITLE_FORMATS[fmt]
+        response = HttpResponse(render(upload.transcript_segments), content_type=content_type)
+        stem = os.path.splitext(upload.original_name)[0] or f"upload-{upload.pk}"
+        response["Content-Disposition"] = content_disposition_header(True, f"{stem}.{fmt}")
+        return response
+
+    @admin.display(description="Subtitles")
+    def subtitle_downloads(self, obj: UploadedFile) -> SafeString | str:
+        if not obj.transcript_segments:
+            return "-"
+        links = (
+            (reverse("admin:uploads_uploadedfile_subtitles", args=[obj.pk, fmt]), f".{fmt}") for fmt in SUBTITLE_FORMATS
+        )
+        return format_html_join(" ", '<a href="{}" download>{}</a>', links)
+
+    @admin.display(description="Poster")
+    def poster(self, obj: UploadedFile) -> SafeString | str:
+        if not obj.hls_poster:
+            return "-"
+        return format_html('<img src="{}" alt="poster" style="max-width:360px">', default_storage.url(obj.hls_poster))
 
     @admin.display(description="HLS master playlist")
     def hls_link(self, obj: UploadedFile) -> SafeString | str:

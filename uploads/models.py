@@ -61,6 +61,7 @@ class UploadedFile(models.Model):
     transcription_started_at = models.DateTimeField("Transcription started", null=True, blank=True)
     transcription_finished_at = models.DateTimeField("Transcription finished", null=True, blank=True)
     transcription_error = models.TextField("Transcription error", blank=True)
+    transcription_progress = models.FloatField("Transcription progress %", default=0)
     analysis_status = models.CharField(
         "Analysis status", max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True
     )
@@ -68,6 +69,7 @@ class UploadedFile(models.Model):
     analysis_started_at = models.DateTimeField("Analysis started", null=True, blank=True)
     analysis_finished_at = models.DateTimeField("Analysis finished", null=True, blank=True)
     analysis_error = models.TextField("Analysis error", blank=True)
+    analysis_progress = models.FloatField("Analysis progress %", default=0)
     hls_status = models.CharField(
         "HLS status", max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True
     )
@@ -75,6 +77,7 @@ class UploadedFile(models.Model):
     hls_started_at = models.DateTimeField("HLS started", null=True, blank=True)
     hls_finished_at = models.DateTimeField("HLS finished", null=True, blank=True)
     hls_error = models.TextField("HLS error", blank=True)
+    hls_progress = models.FloatField("HLS progress %", default=0)
 
     # Transcription results
     transcript_text = models.TextField(blank=True)
@@ -90,6 +93,7 @@ class UploadedFile(models.Model):
     hls_master = models.CharField("HLS master playlist", max_length=255, blank=True)
     hls_encoder = models.CharField("encoder used", max_length=32, blank=True)
     hls_fallback_reason = models.TextField(blank=True)
+    hls_poster = models.CharField("poster image", max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -3,6 +3,7 @@ delivery of a task cannot claim a stage that is already running or finished."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.utils import timezone
@@ -22,7 +23,7 @@ def _move(upload_id: int, stage: str, *, allowed: tuple[str, ...], **changes: An
 def stage_queue(upload_id: int, stage: str, *, task_id: str) -> bool:
     return _move(
         upload_id, stage, allowed=(StageStatus.PENDING, StageStatus.QUEUED, StageStatus.RUNNING),
-        status=StageStatus.QUEUED, task_id=task_id, error="", started_at=None, finished_at=None,
+        status=StageStatus.QUEUED, task_id=task_id, error="", started_at=None, finished_at=None, progress=0.0,
     )  # fmt: skip
 
 
@@ -39,7 +40,28 @@ def stage_retry(upload_id: int, stage: str, *, reason: str) -> bool:
 
 
 def stage_finish(upload_id: int, stage: str, *, status: str, error: str = "") -> bool:
-    return _move(upload_id, stage, allowed=OPEN, status=status, error=error, finished_at=timezone.now())
+    changes = {"progress": 100.0} if status == StageStatus.SUCCEEDED else {}
+    return _move(upload_id, stage, allowed=OPEN, status=status, error=error, finished_at=timezone.now(), **changes)
+
+
+def stage_progress(upload_id: int, stage: str, *, percent: float) -> bool:
+    return _move(upload_id, stage, allowed=(StageStatus.RUNNING,), progress=round(min(max(percent, 0.0), 100.0), 1))
+
+
+class ProgressRecorder:
+    """Turns seconds processed into a stored percentage, written at most once per `interval`."""
+
+    def __init__(self, upload_id: int, stage: str, *, total_seconds: float, interval: float = 1.0) -> None:
+        self.upload_id, self.stage, self.total, self.interval = upload_id, stage, total_seconds, interval
+        self._last_write = 0.0
+
+    def __call__(self, seconds: float) -> None:
+        now = time.monotonic()
+        if self.total <= 0 or now - self._last_write < self.interval:
+            return
+        self._last_write = now
+        # 99.9 at most: 100 is written only when the stage has really succeeded.
+        stage_progress(self.upload_id, self.stage, percent=min(99.9, 100.0 * seconds / self.total))
 
 
 def stages_skip_after(upload_id: int, stage: str, *, reason: str) -> None:

@@ -33,8 +33,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Serves admin static files from gunicorn in the compose stack; no separate web server needed.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -62,6 +60,8 @@ TEMPLATES = [
 
 # PostgreSQL in production and CI; SQLite when DATABASE_URL is unset, for a quick local start.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # SQLite cannot create its file in a missing folder
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -69,7 +69,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
@@ -108,6 +108,8 @@ HLS_SEGMENT_SECONDS = env.int("HLS_SEGMENT_SECONDS", default=4)
 HLS_LADDER = env.list("HLS_LADDER", default=["1080:5000:128", "720:2800:128", "480:1400:96", "360:800:96"])
 # How long a successful or failed NVENC trial encode is trusted in one worker process.
 HLS_ENCODER_PROBE_TTL = env.int("HLS_ENCODER_PROBE_TTL", default=600)
+# An ffmpeg that reports no progress for this many seconds is killed and the stage fails.
+HLS_STALL_SECONDS = env.int("HLS_STALL_SECONDS", default=120)
 
 # --- Celery ------------------------------------------------------------------------------------
 # One table for every queue: hard and soft time limits (seconds) and retries of transient errors.

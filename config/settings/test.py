@@ -1,7 +1,7 @@
 """Test settings: the same real Redis/PostgreSQL/ffmpeg/Whisper, isolated names and a small limit."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, STORAGES, env
+from .base import BASE_DIR, DATABASES, env
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
@@ -12,8 +12,6 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15"
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024**2)
 HLS_X264_PRESET = "ultrafast"
 HLS_SEGMENT_SECONDS = 2
-# Tests render admin pages without running collectstatic first.
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so that the worker process under test sees the test database.

@@ -52,6 +52,7 @@ class HlsJob:
     preset: str = "veryfast"
     segment_seconds: int = 4
     fps: float | None = None
+    gpu_scale: bool = False  # NVENC only: decode with CUDA and scale with scale_cuda
 
 
 def parse_ladder(specs: Iterable[str]) -> tuple[Rung, ...]:
@@ -92,15 +93,17 @@ def _encoder_options(job: HlsJob) -> dict[str, object]:
 
 
 def build_hls_command(job: HlsJob) -> list[str]:
-    source = ffmpeg.input(job.source)
+    gpu = job.gpu_scale and job.encoder == NVENC
+    # Frames stay in GPU memory from the decoder through scale_cuda to NVENC.
+    source = ffmpeg.input(job.source, hwaccel="cuda", hwaccel_output_format="cuda") if gpu else ffmpeg.input(job.source)
     video = source.video
     if job.fps:
         video = video.filter("fps", round(min(job.fps, 60.0), 3))
     split = video.filter_multi_output("split", len(job.renditions))
-    streams = [split[i].filter("scale", r.width, r.height) for i, r in enumerate(job.renditions)]
+    scaler = "scale_cuda" if gpu else "scale"
+    streams = [split[i].filter(scaler, r.width, r.height) for i, r in enumerate(job.renditions)]
     options: dict[str, object] = {
         "f": "hls",
-        "pix_fmt": "yuv420p",
         "force_key_frames": f"expr:gte(t,n_forced*{job.segment_seconds})",
         "hls_time": job.segment_seconds,
         "hls_playlist_type": "vod",
@@ -111,6 +114,8 @@ def build_hls_command(job: HlsJob) -> list[str]:
         "master_pl_name": "master.m3u8",
         **_encoder_options(job),
     }
+    if not gpu:
+        options["pix_fmt"] = "yuv420p"  # 8-bit 4:2:0: what every HLS player decodes
     stream_map = []
     for i, r in enumerate(job.renditions):
         options.update(

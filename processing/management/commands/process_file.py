@@ -57,6 +57,8 @@ class Command(BaseCommand):
             upload = UploadedFile.objects.get(pk=upload_id)
             for stage in Stage:
                 status = upload.stage_status(stage)
+                if status == "running":
+                    status = f"running {getattr(upload, f'{stage}_progress'):.0f}%"
                 if reported.get(stage) != status:
                     reported[stage] = status
                     message = getattr(upload, f"{stage}_error")
@@ -78,6 +80,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{label} [{item['start']:.1f} s]: {item['text']}")
         if upload.hls_master:
             self.stdout.write(f"HLS master: {upload.hls_master} (encoder {upload.hls_encoder})")
+            if upload.hls_poster:
+                self.stdout.write(f"Poster: {upload.hls_poster}")
             if upload.hls_fallback_reason:
                 self.stdout.write(f"  fallback reason: {upload.hls_fallback_reason}")
         failed = [s for s in Stage if upload.stage_status(s) == "failed"]

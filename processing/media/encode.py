@@ -1,0 +1,159 @@
+"""One HLS job on local files: choose the encoder, encode the ladder in one ffmpeg run, fall back
+to libx264 when NVENC fails, check the result, add subtitles and a poster. No Django, no DB."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .encoders import nvenc_probe
+from .hls import LIBX264, NVENC, HlsJob, Rung, build_hls_command, plan_renditions
+from .probe import InvalidMedia, MediaInfo, probe_file
+from .runner import MediaToolError, run_ffmpeg, run_tool
+from .subtitles import add_subtitles_to_master, language_name, subtitle_playlist, to_webvtt
+
+logger = logging.getLogger(__name__)
+
+# A published HLS set must play for as long as its source, within this many seconds.
+DURATION_TOLERANCE = 0.5
+MASTER = "master.m3u8"
+POSTER = "poster.jpg"
+
+
+@dataclass(frozen=True)
+class HlsOptions:
+    ladder: tuple[Rung, ...]
+    encoder_mode: str = "auto"  # auto | nvenc | libx264
+    preset: str = "veryfast"
+    segment_seconds: int = 4
+    stall_seconds: float = 120
+    probe_ttl: float = 600
+
+
+@dataclass(frozen=True)
+class HlsResult:
+    out_dir: str
+    encoder: str
+    fallback_reason: str
+    renditions: int
+    duration: float
+    subtitles: bool
+
+    @property
+    def has_poster(self) -> bool:
+        return os.path.exists(os.path.join(self.out_dir, POSTER))
+
+
+def _attempts(options: HlsOptions) -> tuple[list[tuple[str, bool]], str]:
+    """(encoder, decode+scale on the GPU) in the order to try, and why NVENC is not tried."""
+    cpu_only = [(LIBX264, False)]
+    if options.encoder_mode == "libx264":
+        return cpu_only, ""
+    if options.encoder_mode == "auto":
+        probe = nvenc_probe(options.probe_ttl)
+        if not probe.available:
+            return cpu_only, f"NVENC unavailable: {probe.reason}"
+    return [(NVENC, True), (NVENC, False), *cpu_only], ""
+
+
+def encode_hls(
+    source: str,
+    work_dir: str,
+    options: HlsOptions,
+    *,
+    segments: list[dict[str, object]] | None = None,
+    language: str = "",
+    on_progress: Callable[[float], None] | None = None,
+) -> HlsResult:
+    """Encode `source` into `work_dir/<attempt>/`; only exit code 0 and a full-length result count."""
+    info = probe_file(source)
+    if info.width is None or info.height is None:
+        raise InvalidMedia("no video stream to encode")
+    attempts, reason = _attempts(options)
+    for index, (encoder, gpu_scale) in enumerate(attempts):
+        job = _job(source, os.path.join(work_dir, f"out-{index}"), info, options, encoder, gpu_scale)
+        try:
+            _encode(job, info.duration, options.stall_seconds, on_progress)
+        except MediaToolError as exc:
+            if encoder == LIBX264:
+                raise
+            reason = f"NVENC failed: {exc.line}"
+            logger.warning("HLS %s (gpu_scale=%s) failed, trying the next encoder: %s", encoder, gpu_scale, exc.line)
+            continue
+        has_subs = bool(segments)
+        if segments:
+            _write_subtitles(job.out_dir, segments, language, info.duration)
+        try:
+            make_poster(source, os.path.join(job.out_dir, POSTER), info.duration)
+        except MediaToolError as exc:
+            logger.warning("HLS poster not made: %s", exc.line)  # the stream is still good without one
+        return HlsResult(
+            out_dir=job.out_dir,
+            encoder=encoder,
+            fallback_reason="" if encoder == NVENC else reason,
+            renditions=len(job.renditions),
+            duration=info.duration,
+            subtitles=has_subs,
+        )
+    raise AssertionError("unreachable: the libx264 attempt either returns or raises")
+
+
+def _job(source: str, out_dir: str, info: MediaInfo, options: HlsOptions, encoder: str, gpu_scale: bool) -> HlsJob:
+    assert info.width is not None
+    assert info.height is not None
+    return HlsJob(
+        source=source,
+        out_dir=out_dir,
+        renditions=plan_renditions(info.width, info.height, options.ladder),
+        has_audio=info.has_audio,
+        encoder=encoder,
+        preset=options.preset,
+        segment_seconds=options.segment_seconds,
+        fps=info.fps,
+        gpu_scale=gpu_scale,
+    )
+
+
+def _encode(job: HlsJob, expected: float, stall_seconds: float, on_progress: Callable[[float], None] | None) -> None:
+    os.makedirs(job.out_dir)
+    run_ffmpeg(build_hls_command(job), on_progress=on_progress, stall_seconds=stall_seconds)
+    duration = probe_file(os.path.join(job.out_dir, MASTER)).duration
+    if abs(duration - expected) > DURATION_TOLERANCE:
+        raise MediaToolError(
+            f"HLS output lasts {duration:.2f} s but the source lasts {expected:.2f} s: "
+            "the source is probably truncated or damaged; re-export it and upload again"
+        )
+
+
+def _write_subtitles(out_dir: str, segments: list[dict[str, object]], language: str, duration: float) -> None:
+    os.makedirs(os.path.join(out_dir, "subs"))
+    with open(os.path.join(out_dir, "subs", "subtitles.vtt"), "w", encoding="utf-8") as fh:
+        fh.write(to_webvtt(segments))
+    with open(os.path.join(out_dir, "subs", "index.m3u8"), "w", encoding="utf-8") as fh:
+        fh.write(subtitle_playlist(duration))
+    master_path = os.path.join(out_dir, MASTER)
+    with open(master_path, encoding="utf-8") as fh:
+        master = fh.read()
+    master = add_subtitles_to_master(
+        master, uri="subs/index.m3u8", language=language or "und", name=language_name(language)
+    )
+    with open(master_path, "w", encoding="utf-8") as fh:
+        fh.write(master)
+
+
+def poster_command(source: str, dest: str, duration: float) -> list[str]:
+    # Seek a tenth in (past fades from black and title cards), then let the thumbnail filter pick
+    # the most representative of the next 60 frames.
+    seek = f"{min(duration * 0.1, 30.0):.3f}"
+    return [
+        "ffmpeg", "-v", "error", "-y", "-ss", seek, "-i", source,
+        "-vf", "thumbnail=60,scale=-2:'min(720,ih)'", "-frames:v", "1", "-q:v", "3", dest,
+    ]  # fmt: skip
+
+
+def make_poster(source: str, dest: str, duration: float) -> None:
+    run_tool(poster_command(source, dest, duration), timeout=120)
+    if not os.path.exists(dest) or os.path.getsize(dest) == 0:
+        raise MediaToolError("ffmpeg wrote no poster frame")

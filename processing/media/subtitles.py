@@ -1,0 +1,145 @@
+"""Pure builders for subtitles (WebVTT, SRT) and their HLS wiring (stdlib only, no I/O here).
+
+Segments are Whisper's ``{"start": s, "end": s, "text": str}``; cue text is cleaned so that it can
+never break the formats ("-->" in the text, blank lines, "<" and "&" in WebVTT).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+MIN_CUE_SECONDS = 0.5
+
+_LANGUAGES = {
+    "en": "English",
+    "ja": "Japanese",
+    "zh": "Chinese",
+    "ko": "Korean",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "nl": "Dutch",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "pl": "Polish",
+    "tr": "Turkish",
+}
+
+# One attribute of an HLS attribute list: quoted values may hold commas.
+_ATTRIBUTE = re.compile(r'(?:[^,"]|"[^"]*")+')
+
+
+def _clean_text(text: str) -> str:
+    while "-->" in text:  # a loop: "--->" would otherwise become "-->" again
+        text = text.replace("-->", "->")
+    lines = (line.strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _timestamp(seconds: float, separator: str) -> str:
+    millis = max(0, round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def _cues(segments: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, str]]:
+    """Sorted (start, end, cleaned text) cues; segments whose text is empty once cleaned are dropped."""
+    cues = []
+    for segment in sorted(segments, key=lambda seg: float(seg["start"])):
+        start = max(0.0, float(segment["start"]))
+        end = float(segment["end"])
+        if end <= start:
+            end = start + MIN_CUE_SECONDS
+        text = _clean_text(str(segment.get("text") or ""))
+        if text:
+            cues.append((start, end, text))
+    return cues
+
+
+def to_webvtt(segments: Sequence[Mapping[str, Any]]) -> str:
+    blocks = ["WEBVTT\n\n"]
+    for number, (start, end, text) in enumerate(_cues(segments), start=1):
+        escaped = text.replace("&", "&amp;").replace("<", "&lt;")
+        blocks.append(f"{number}\n{_timestamp(start, '.')} --> {_timestamp(end, '.')}\n{escaped}\n\n")
+    return "".join(blocks)
+
+
+def to_srt(segments: Sequence[Mapping[str, Any]]) -> str:
+    return "".join(
+        f"{number}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{text}\n\n"
+        for number, (start, end, text) in enumerate(_cues(segments), start=1)
+    )
+
+
+def subtitle_playlist(duration: float, vtt_uri: str = "subtitles.vtt") -> str:
+    """A VOD media playlist whose single segment is the whole WebVTT file."""
+    duration = round(max(0.0, duration), 3)
+    return (
+        "#EXTM3U\n"
+        "#EXT-X-VERSION:3\n"
+        f"#EXT-X-TARGETDURATION:{max(1, math.ceil(duration))}\n"
+        "#EXT-X-MEDIA-SEQUENCE:0\n"
+        "#EXT-X-PLAYLIST-TYPE:VOD\n"
+        f"#EXTINF:{duration:.3f},\n"
+        f"{vtt_uri}\n"
+        "#EXT-X-ENDLIST\n"
+    )
+
+
+def _quoted(value: str) -> str:
+    return value.replace('"', "").replace("\r", "").replace("\n", "")
+
+
+def _with_subtitles(stream_inf: str, group_id: str) -> str:
+    """The STREAM-INF line with exactly one SUBTITLES attribute, ours, at the end."""
+    tag, _, attributes = stream_inf.partition(":")
+    kept = [attr for attr in _ATTRIBUTE.findall(attributes) if not attr.startswith("SUBTITLES=")]
+    kept.append(f'SUBTITLES="{group_id}"')
+    return tag + ":" + ",".join(kept)
+
+
+def add_subtitles_to_master(master: str, *, uri: str, language: str, name: str, group_id: str = "subs") -> str:
+    """Declare one subtitles rendition in the master playlist and attach it to every variant.
+
+    Idempotent: a rendition of the same group and URI is not declared twice. Only the first
+    rendition of a group is DEFAULT=YES, so several languages can be added one call each.
+    """
+    group_id, uri = _quoted(group_id), _quoted(uri)
+    lines = master.split("\n")
+    if not lines[0].strip().startswith("#EXTM3U"):
+        raise ValueError("not an HLS playlist: the first line is not #EXTM3U")
+    in_group = [
+        line
+        for line in lines
+        if line.startswith("#EXT-X-MEDIA:") and "TYPE=SUBTITLES" in line and f'GROUP-ID="{group_id}"' in line
+    ]
+    if not any(f'URI="{uri}"' in line for line in in_group):
+        default = "NO" if in_group else "YES"
+        media = (
+            f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{group_id}",NAME="{_quoted(name)}",'
+            f'LANGUAGE="{_quoted(language)}",DEFAULT={default},AUTOSELECT=YES,FORCED=NO,URI="{uri}"'
+        )
+        anchors = [i for i, line in enumerate(lines) if line.startswith("#EXT-X-MEDIA:")]
+        anchors = anchors or [i for i, line in enumerate(lines) if line.startswith("#EXT-X-VERSION")] or [0]
+        lines.insert(anchors[-1] + 1, media + ("\r" if lines[0].endswith("\r") else ""))  # keep CRLF files CRLF
+    for i, line in enumerate(lines):
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            ending = "\r" if line.endswith("\r") else ""
+            lines[i] = _with_subtitles(line.rstrip(), group_id) + ending
+    return "\n".join(lines)
+
+
+def language_name(code: str) -> str:
+    code = code.strip()
+    if not code:
+        return "Subtitles"
+    primary = re.split(r"[-_]", code.lower(), maxsplit=1)[0]
+    return _LANGUAGES.get(primary, code)
