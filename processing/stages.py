@@ -110,7 +110,8 @@ def run_stage(
             raise task.retry(exc=exc, countdown=countdown) from exc
         _fail(stage, upload_id, f"gave up after {task.request.retries} retries: {type(exc).__name__}: {exc}", exc)
     except SoftTimeLimitExceeded as exc:
-        _fail(stage, upload_id, f"timed out after {task.soft_time_limit} s (soft time limit of its queue)", exc)
+        message = f"stopped: the soft time limit of {task.soft_time_limit} s was reached (or revoked with SIGUSR1)"
+        _fail(stage, upload_id, message, exc)
     except PERMANENT_ERRORS as exc:
         _fail(stage, upload_id, str(exc), exc)
     except Exception as exc:

@@ -1,12 +1,17 @@
 """Test settings: the same real Redis/PostgreSQL/ffmpeg/Whisper, isolated names and a small limit."""
 
+import os
+import tempfile
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, env
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "var" / "test-media")
+# A fresh media folder per test session, exported so the worker process under test shares it.
+MEDIA_ROOT = env("DJANGO_MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix="mediapipe-test-media-")
+os.environ["DJANGO_MEDIA_ROOT"] = MEDIA_ROOT
 # Redis database 15 keeps test messages away from a developer's running stack on database 0.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024**2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -90,11 +91,14 @@ def test_run_ffmpeg_raises_a_typed_error_with_the_telling_line(tmp_path: Path) -
     assert "No such file or directory" in caught.value.line
 
 
-def test_stall_guard_kills_a_silent_process_and_leaves_none_behind() -> None:
-    # `sleep` stands in for an ffmpeg that reports no progress at all.
-    with pytest.raises(StalledError, match="no progress for 1 s"):
-        run_ffmpeg(["sleep", "30"], stall_seconds=1)
-    leftover = subprocess.run(["pgrep", "-f", "^sleep 30$"], capture_output=True, check=False)
+def test_stall_guard_kills_an_ffmpeg_that_makes_no_progress(tmp_path: Path) -> None:
+    # Given an ffmpeg whose input never delivers a byte (a FIFO nobody writes to: a hung mount),
+    fifo = tmp_path / "stuck.fifo"
+    os.mkfifo(fifo)
+    marker = str(tmp_path / "stalled-out.mp4")
+    with pytest.raises(StalledError, match="no progress for 2 s"):
+        run_ffmpeg(["ffmpeg", "-nostats", "-progress", "pipe:1", "-i", str(fifo), "-y", marker], stall_seconds=2)
+    leftover = subprocess.run(["pgrep", "-f", marker], capture_output=True, check=False)
     assert leftover.stdout == b""
 
 
