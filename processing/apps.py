@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class ProcessingConfig(AppConfig):
     name = "processing"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Celery signal handlers: lifecycle records and the checks that run when a worker starts.
+        from . import lifecycle, worker_hooks  # noqa: F401

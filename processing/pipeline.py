@@ -1,21 +1,23 @@
-"""Build and start the chain for an upload. Task ids are assigned here and stored on the upload
-before anything is sent, so every stage can be found, inspected and revoked (celery#8460: a chain
-cannot be revoked as a whole)."""
+"""Build, start, resume and cancel an upload's chain. Task ids are assigned here and stored on the
+upload before anything is sent, so every stage can be found, inspected and revoked (celery#8460:
+a chain cannot be revoked as a whole)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import chain, uuid
 from django.db import transaction
+from django.utils import timezone
 
 from uploads.models import MediaKind, Stage, StageStatus, UploadedFile
-from uploads.state import stage_finish, stage_queue
+from uploads.state import stage_cancel, stage_finish, stage_queue
 
 logger = logging.getLogger(__name__)
 
 
-def _stage_tasks() -> dict[str, object]:
+def _stage_tasks() -> dict[str, Any]:
     from . import tasks
 
     return {
@@ -32,16 +34,34 @@ def pipeline_stages(upload: UploadedFile) -> list[str]:
     return stages
 
 
+def first_unsucceeded_stage(upload: UploadedFile) -> str | None:
+    """Where a plain reprocess starts: the first stage that did not succeed."""
+    return next((s for s in pipeline_stages(upload) if upload.stage_status(s) != StageStatus.SUCCEEDED), None)
+
+
 def pipeline_enqueue(upload: UploadedFile) -> list[str]:
-    """Mark the stages queued with fresh task ids and send the chain after the transaction commits."""
-    stages = pipeline_stages(upload)
+    """A new upload: every stage queued with a fresh task id; the chain is sent after commit."""
     if upload.media_kind == MediaKind.AUDIO:
         stage_finish(
             upload.pk, Stage.HLS, status=StageStatus.SKIPPED, error="audio upload: there is no video to stream"
         )
-    task_ids = {stage: uuid() for stage in stages}
+    return pipeline_resume(upload, from_stage=Stage.TRANSCRIPTION)
+
+
+def pipeline_resume(upload: UploadedFile, *, from_stage: str, reset_attempts: bool = True) -> list[str]:
+    """Queue `from_stage` and every later stage again under new task ids and send that chain after
+    commit. Used by reprocess, dead-letter re-runs and the watchdog."""
+    stages = pipeline_stages(upload)
+    if from_stage not in stages:
+        raise ValueError(
+            f"stage {from_stage!r} does not apply to this {upload.media_kind} upload; choose from {stages}"
+        )
+    if upload.cancel_requested_at is not None:
+        UploadedFile.objects.filter(pk=upload.pk).update(cancel_requested_at=None)
+    task_ids = {stage: uuid() for stage in stages[stages.index(from_stage) :]}
     for stage, task_id in task_ids.items():
-        stage_queue(upload.pk, stage, task_id=task_id)
+        reset = reset_attempts or stage != from_stage
+        stage_queue(upload.pk, stage, task_id=task_id, reset_attempts=reset)
     upload_id = upload.pk
     transaction.on_commit(lambda: _send(upload_id, task_ids))
     return list(task_ids.values())
@@ -49,6 +69,43 @@ def pipeline_enqueue(upload: UploadedFile) -> list[str]:
 
 def _send(upload_id: int, task_ids: dict[str, str]) -> None:
     tasks = _stage_tasks()
-    signatures = [tasks[stage].si(upload_id).set(task_id=task_id) for stage, task_id in task_ids.items()]  # type: ignore[attr-defined]
+    signatures = [tasks[stage].si(upload_id).set(task_id=task_id) for stage, task_id in task_ids.items()]
     chain(*signatures).apply_async()
     logger.info("Pipeline queued uploaded_file_id: %s stages=%s", upload_id, ",".join(task_ids))
+
+
+def _revoke_open_stages(upload: UploadedFile) -> list[str]:
+    """Revoke every stage task that has not ended; the running one is sent SIGUSR1, which raises
+    SoftTimeLimitExceeded in the task so ffmpeg/Whisper stop and scratch files are removed."""
+    from config.celery import app
+
+    revoked = []
+    for stage in Stage.values:
+        task_id = getattr(upload, f"{stage}_task_id")
+        status = upload.stage_status(stage)
+        if not task_id or status not in (StageStatus.PENDING, StageStatus.QUEUED, StageStatus.RUNNING):
+            continue
+        if status == StageStatus.RUNNING:
+            app.control.revoke(task_id, terminate=True, signal="SIGUSR1")
+        else:
+            app.control.revoke(task_id)
+        revoked.append(task_id)
+    return revoked
+
+
+def pipeline_cancel(upload: UploadedFile) -> list[str]:
+    """Set the cancel flag, mark every open stage cancelled and revoke its task. Idempotent."""
+    UploadedFile.objects.filter(pk=upload.pk, cancel_requested_at__isnull=True).update(
+        cancel_requested_at=timezone.now()
+    )
+    upload.refresh_from_db()
+    for stage in Stage.values:
+        stage_cancel(upload.pk, stage)
+    revoked = _revoke_open_stages(upload)
+    logger.info("Pipeline cancelled uploaded_file_id: %s revoked=%s", upload.pk, ",".join(revoked) or "-")
+    return revoked
+
+
+def pipeline_forget(upload: UploadedFile) -> list[str]:
+    """Before an upload is deleted: revoke whatever of its pipeline has not ended."""
+    return _revoke_open_stages(upload)

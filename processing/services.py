@@ -15,17 +15,14 @@ from django.core.files.storage import default_storage
 from uploads.models import Stage, UploadedFile
 from uploads.state import ProgressRecorder
 
-from .analysis import definition_issue, definition_solution, summarize_text
+from .analysis.backends import analyze
+from .errors import NothingToDo
 from .media.encode import MASTER, POSTER, HlsOptions, encode_hls
 from .media.hls import parse_ladder
 from .media.storage import copy_to_local, delete_prefix, publish_dir
 from .transcription.engine import transcribe
 
 logger = logging.getLogger(__name__)
-
-
-class NothingToDo(Exception):
-    """The stage has no input to work on (e.g. no speech); it ends skipped with this reason."""
 
 
 def transcription_run(upload: UploadedFile) -> dict[str, Any]:
@@ -42,15 +39,27 @@ def transcription_run(upload: UploadedFile) -> dict[str, Any]:
 
 
 def analysis_run(upload: UploadedFile) -> dict[str, Any]:
-    segments = upload.transcript_segments
+    """summarize_text, definition_issue and definition_solution through the configured backend,
+    written in the transcript's language."""
     if not upload.transcript_text.strip():
         raise NothingToDo("the transcript is empty: no speech was found")
-    summary = summarize_text(segments, language=upload.language, max_sentences=settings.ANALYSIS_SUMMARY_SENTENCES)
-    upload.summary = " ".join(item["text"] for item in summary)
-    upload.issues = list(definition_issue(segments, language=upload.language))
-    upload.solutions = list(definition_solution(segments, language=upload.language))
-    upload.save(update_fields=["summary", "issues", "solutions"])
-    return {"summary_sentences": len(summary), "issues": len(upload.issues), "solutions": len(upload.solutions)}
+    result = analyze(upload.transcript_segments, language=upload.language)
+    upload.summary = " ".join(item["text"] for item in result.summary)
+    upload.summary_items = list(result.summary)
+    upload.issues = list(result.issues)
+    upload.solutions = list(result.solutions)
+    upload.analysis_backend, upload.analysis_model, upload.analysis_meta = result.backend, result.model, result.meta
+    upload.save(
+        update_fields=[
+            "summary", "summary_items", "issues", "solutions", "analysis_backend", "analysis_model", "analysis_meta",
+        ]
+    )  # fmt: skip
+    return {
+        "backend": result.backend,
+        "summary_sentences": len(result.summary),
+        "issues": len(result.issues),
+        "solutions": len(result.solutions),
+    }
 
 
 def hls_options() -> HlsOptions:

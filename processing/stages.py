@@ -1,59 +1,39 @@
-"""What running a stage means: claim it, call its service, and turn the outcome into state.
+"""What running a stage means: claim it, keep a heartbeat, call its service, and turn the outcome
+into state.
 
-Transient errors (database, broker, storage) retry with backoff and jitter up to the queue's
-max_retries; everything else fails the stage at once with a message an operator can act on, and
-the later stages are marked skipped. Nothing retries forever.
+Transient errors (database, broker, storage, LLM 5xx/429) retry with backoff and jitter up to the
+queue's max_retries; everything else fails the stage at once with a message an operator can act on,
+and the later stages are marked skipped. Nothing retries forever. What ran out of retries, or
+crashed unexpectedly, also gets a dead-letter record.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
-import av
-import redis
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import connection
 
 from uploads.models import Stage, StageStatus, UploadedFile
-from uploads.state import stage_claim, stage_finish, stage_retry, stages_skip_after
+from uploads.state import owner_token, stage_claim, stage_finish, stage_heartbeat, stage_retry, stages_skip_after
 
-from .media.probe import InvalidMedia
-from .media.runner import MediaToolError
-from .services import NothingToDo
-from .transcription.engine import TranscriptionConfigError
+from .errors import PERMANENT_ERRORS, TRANSIENT_ERRORS, NothingToDo
+from .models import DeadLetter
 
 logger = logging.getLogger(__name__)
 
 # The phrases the runbook greps for.
-PHRASES = {
-    Stage.TRANSCRIPTION: "Transcription",
-    Stage.ANALYSIS: "AI analysis",
-    Stage.HLS: "HLS generation",
-}
-DONE = {
-    Stage.TRANSCRIPTION: "completed successfully",
-    Stage.ANALYSIS: "completed successfully",
-    Stage.HLS: "completed",
-}
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    OperationalError,
-    InterfaceError,
-    redis.exceptions.ConnectionError,
-    ConnectionError,
-    TimeoutError,
-)
-PERMANENT_ERRORS: tuple[type[Exception], ...] = (
-    InvalidMedia,
-    MediaToolError,
-    TranscriptionConfigError,
-    av.error.FFmpegError,
-)
+PHRASES = {Stage.TRANSCRIPTION: "Transcription", Stage.ANALYSIS: "AI analysis", Stage.HLS: "HLS generation"}
+DONE = {Stage.TRANSCRIPTION: "completed successfully", Stage.ANALYSIS: "completed successfully", Stage.HLS: "completed"}
 RETRY_BACKOFF_BASE = 10  # seconds; doubled per attempt, capped by CELERY_RETRY_BACKOFF_MAX
 
 
@@ -62,7 +42,7 @@ class StageFailed(Exception):
 
 
 def retry_countdown(retries: int) -> float:
-    """Exponential backoff with full jitter."""
+    """Exponential backoff with jitter over the upper half of the window."""
     cap = min(settings.CELERY_RETRY_BACKOFF_MAX, RETRY_BACKOFF_BASE * 2**retries)
     return random.uniform(cap / 2, cap)
 
@@ -81,6 +61,28 @@ def _stop_chain(task: Task) -> None:
     task.request.chain = None
 
 
+@contextmanager
+def _heartbeat(upload_id: int, stage: str, owner: str) -> Iterator[None]:
+    """Touch the stage's heartbeat every PIPELINE_HEARTBEAT_SECONDS while the service runs, so the
+    watchdog can tell a long job from a dead worker."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.PIPELINE_HEARTBEAT_SECONDS):
+                stage_heartbeat(upload_id, stage, owner=owner)
+        finally:
+            connection.close()  # this thread's own database connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{stage}-{upload_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def run_stage(
     task: Task, stage: str, upload_id: int, service: Callable[[UploadedFile], dict[str, Any]]
 ) -> dict[str, Any]:
@@ -91,13 +93,15 @@ def run_stage(
         _stop_chain(task)
         return {"uploaded_file_id": upload_id, "outcome": "missing"}
     if not stage_claim(upload_id, stage):
+        upload.refresh_from_db()
         logger.info("%s not started uploaded_file_id: %s: stage is %s", phrase, upload_id, upload.stage_status(stage))
         _stop_chain(task)
-        return {"uploaded_file_id": upload_id, "outcome": "not-claimed"}
+        return {"uploaded_file_id": upload_id, "outcome": "not-claimed", "status": upload.stage_status(stage)}
     started = time.monotonic()
     try:
         upload.refresh_from_db()
-        result = service(upload)
+        with _heartbeat(upload_id, stage, owner_token()):
+            result = service(upload)
     except NothingToDo as exc:
         stage_finish(upload_id, stage, status=StageStatus.SKIPPED, error=str(exc))
         logger.info("%s skipped uploaded_file_id: %s: %s", phrase, upload_id, exc)
@@ -108,24 +112,57 @@ def run_stage(
             stage_retry(upload_id, stage, reason=f"{type(exc).__name__}: {exc}")
             logger.warning("%s retrying uploaded_file_id: %s in %.0f s: %s", phrase, upload_id, countdown, exc)
             raise task.retry(exc=exc, countdown=countdown) from exc
-        _fail(stage, upload_id, f"gave up after {task.request.retries} retries: {type(exc).__name__}: {exc}", exc)
+        message = f"gave up after {task.request.retries} retries: {type(exc).__name__}: {exc}"
+        _fail(task, stage, upload_id, message, exc, dead_letter=True)
     except SoftTimeLimitExceeded as exc:
-        message = f"stopped: the soft time limit of {task.soft_time_limit} s was reached (or revoked with SIGUSR1)"
-        _fail(stage, upload_id, message, exc)
+        if _cancelled(upload_id):
+            _stop_chain(task)
+            logger.info("%s cancelled uploaded_file_id: %s", phrase, upload_id)
+            return {"uploaded_file_id": upload_id, "outcome": "cancelled"}
+        _raise_if_deleted(upload_id)
+        soft_limit = (task.request.timelimit or (None, None))[1] or task.soft_time_limit
+        message = f"stopped: the soft time limit of {soft_limit} s was reached (or revoked with SIGUSR1)"
+        _fail(task, stage, upload_id, message, exc)
     except PERMANENT_ERRORS as exc:
-        _fail(stage, upload_id, str(exc), exc)
+        _fail(task, stage, upload_id, str(exc), exc)
     except Exception as exc:
         logger.exception("%s crashed uploaded_file_id: %s", phrase, upload_id)
-        _fail(stage, upload_id, f"unexpected error: {type(exc).__name__}: {exc}", exc)
-    stage_finish(upload_id, stage, status=StageStatus.SUCCEEDED)
+        _fail(task, stage, upload_id, f"unexpected error: {type(exc).__name__}: {exc}", exc, dead_letter=True)
+    if not stage_finish(upload_id, stage, status=StageStatus.SUCCEEDED):
+        _stop_chain(task)  # cancelled (or taken over) while it ran: the result stands, the chain stops
+        return {"uploaded_file_id": upload_id, "outcome": "superseded", **result}
     elapsed_ms = (time.monotonic() - started) * 1000
     details = " ".join(f"{key}={value}" for key, value in result.items())
     logger.info("%s %s uploaded_file_id: %s %s (%d ms)", phrase, DONE[Stage(stage)], upload_id, details, elapsed_ms)
     return {"uploaded_file_id": upload_id, "outcome": "succeeded", **result}
 
 
-def _fail(stage: str, upload_id: int, message: str, exc: BaseException) -> NoReturn:
+def _cancelled(upload_id: int) -> bool:
+    return UploadedFile.objects.filter(pk=upload_id, cancel_requested_at__isnull=False).exists()
+
+
+def _raise_if_deleted(upload_id: int) -> None:
+    """An upload deleted while its stage ran: nothing to record, nothing to retry."""
+    if not UploadedFile.objects.filter(pk=upload_id).exists():
+        logger.warning("uploaded_file_id: %s no longer exists; skipping", upload_id)
+        raise Ignore()
+
+
+def _fail(
+    task: Task, stage: str, upload_id: int, message: str, exc: BaseException, *, dead_letter: bool = False
+) -> NoReturn:
+    _raise_if_deleted(upload_id)
     stage_finish(upload_id, stage, status=StageStatus.FAILED, error=message)
     stages_skip_after(upload_id, stage, reason=f"not run: {PHRASES[Stage(stage)]} failed")
     logger.error("%s failed uploaded_file_id: %s: %s", PHRASES[Stage(stage)], upload_id, message)
+    if dead_letter:
+        DeadLetter.objects.create(
+            upload_id=upload_id,
+            stage=stage,
+            task_id=task.request.id or "",
+            task_name=task.name,
+            args=list(task.request.args or []),
+            exception=message,
+            traceback_tail="".join(traceback.format_exception(exc))[-4000:],
+        )
     raise StageFailed(message) from exc

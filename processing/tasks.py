@@ -26,3 +26,20 @@ def generate_ai_analysis_async(self: Task, uploaded_file_id: int) -> dict[str, A
 @shared_task(bind=True, **queue_options("hls"))
 def generate_hls_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
     return run_stage(self, Stage.HLS, uploaded_file_id, services.hls_run)
+
+
+@shared_task(bind=True, **queue_options("default"))
+def recover_stuck_async(self: Task) -> dict[str, Any]:
+    """The watchdog (Beat, every minute; every worker at start)."""
+    from .recovery import recover_stuck
+
+    report = recover_stuck()
+    return {"requeued": len(report.requeued), "failed": len(report.failed)}
+
+
+@shared_task(bind=True, **queue_options("default"))
+def cleanup_scratch_async(self: Task) -> dict[str, Any]:
+    """Remove HLS scratch folders that killed workers left behind (Beat, hourly)."""
+    from .recovery import cleanup_scratch
+
+    return {"removed": len(cleanup_scratch())}

@@ -63,33 +63,47 @@ def _wait_for_ping(nodename: str, process: subprocess.Popen[bytes], timeout: flo
     raise RuntimeError(f"celery worker {nodename} did not answer ping within {timeout:.0f} s")
 
 
+def worker_env(**overrides: str) -> dict[str, str]:
+    """The environment of a process that must share the test database and media with this one."""
+    from django.db import connection
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "TEST_WORKER_DB_NAME": str(connection.settings_dict["NAME"]),
+        **overrides,
+    }
+
+
+def start_worker(name: str, env: dict[str, str], *extra: str, supervised: bool = False) -> WorkerHandle:
+    """A worker process; `supervised` restarts it whenever it exits, as compose's restart policy does."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"{name}.log"
+    nodename = f"{name}-{os.getpid()}@{socket.gethostname()}"
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(settings.CELERY_QUEUE_TABLE),
+        "--concurrency", "2", "--loglevel", "INFO", "-n", nodename, "--without-gossip", "--without-mingle",
+        "--logfile", str(log_path), *extra,
+    ]  # fmt: skip
+    if supervised:
+        command = ["bash", "-c", 'while :; do "$@"; sleep 1; done', "supervise", *command]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    return WorkerHandle(process=process, nodename=nodename, log_path=log_path)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup: None, django_db_blocker: object) -> Iterator[WorkerHandle]:
     """`celery -A config worker` on every queue, on the test database pytest-django created."""
     import redis
-    from django.db import connection
 
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # the test broker database only
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "celery-worker.log"
-    log_path.unlink(missing_ok=True)
-    nodename = f"pytest-{os.getpid()}@{socket.gethostname()}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "TEST_WORKER_DB_NAME": str(connection.settings_dict["NAME"]),
-    }
-    command = [
-        sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(settings.CELERY_QUEUE_TABLE),
-        "--concurrency", "2", "--loglevel", "INFO", "-n", nodename, "--without-gossip", "--without-mingle",
-        "--logfile", str(log_path),
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    (ARTIFACTS / "celery-worker.log").unlink(missing_ok=True)
+    worker = start_worker("celery-worker", worker_env())
     try:
-        _wait_for_ping(nodename, process)
-        yield WorkerHandle(process=process, nodename=nodename, log_path=log_path)
+        _wait_for_ping(worker.nodename, worker.process)
+        yield worker
     finally:
-        _stop(process)
+        _stop(worker.process)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

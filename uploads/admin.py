@@ -7,18 +7,22 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
 
+from processing.admin import TaskAttemptInline
 from processing.media.subtitles import to_srt, to_webvtt
+from processing.pipeline import first_unsucceeded_stage, pipeline_cancel, pipeline_resume, pipeline_stages
 
 from .models import Stage, StageStatus, UploadedFile
-from .services import upload_create, upload_validate
+from .services import upload_create, upload_delete, upload_validate
 
 SUBTITLE_FORMATS: dict[str, tuple[Callable[[list[dict[str, Any]]], str], str]] = {
     "vtt": (to_webvtt, "text/vtt; charset=utf-8"),
@@ -67,16 +71,45 @@ class UploadedFileAdmin(admin.ModelAdmin):
     list_filter = ["media_kind", "transcription_status", "analysis_status", "hls_status", "created_at"]
     search_fields = ["original_name", "transcript_text", "transcription_task_id", "analysis_task_id", "hls_task_id"]
     date_hierarchy = "created_at"
+    inlines = [TaskAttemptInline]
+    actions = ["cancel", "reprocess_failed", "reprocess_transcription", "reprocess_analysis", "reprocess_hls"]
     readonly_fields = [
         "original_name", "size", "media_kind", "duration", "has_audio", "width", "height", "uploader", "created_at",
-        "stages_table", "language", "transcript", "summary", "issues_list", "solutions_list",
+        "stages_table", "language", "transcript", "summary_list", "issues_list", "solutions_list",
+        "analysis_backend", "analysis_model", "analysis_meta", "transcription_engine", "transcription_model",
+        "language_probability", "transcription_seconds",
         "hls_link", "poster", "subtitle_downloads", "hls_encoder", "hls_fallback_reason",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["original_name", "size", "media_kind", "duration", "has_audio", "width", "height"]}),
         ("Pipeline", {"fields": ["stages_table"]}),
-        ("Transcript", {"fields": ["language", "transcript", "subtitle_downloads"]}),
-        ("Analysis", {"fields": ["summary", "issues_list", "solutions_list"]}),
+        (
+            "Transcript",
+            {
+                "fields": [
+                    "language",
+                    "language_probability",
+                    "transcription_engine",
+                    "transcription_model",
+                    "transcription_seconds",
+                    "transcript",
+                    "subtitle_downloads",
+                ]
+            },
+        ),
+        (
+            "Analysis",
+            {
+                "fields": [
+                    "summary_list",
+                    "issues_list",
+                    "solutions_list",
+                    "analysis_backend",
+                    "analysis_model",
+                    "analysis_meta",
+                ]
+            },
+        ),
         ("HLS", {"fields": ["hls_link", "poster", "hls_encoder", "hls_fallback_reason"]}),
         ("Provenance", {"fields": ["uploader", "created_at"]}),
     ]
@@ -99,6 +132,49 @@ class UploadedFileAdmin(admin.ModelAdmin):
         file = form.cleaned_data["file"]
         obj.pk = upload_create(file=file, original_name=file.name, uploader=request.user).pk
         return None
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else self.inlines
+
+    def delete_model(self, request: HttpRequest, obj: UploadedFile) -> None:
+        upload_delete(upload=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
+        for upload in queryset:
+            upload_delete(upload=upload)
+
+    @admin.action(description="Cancel the pipeline (revokes its tasks)")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
+        revoked = sum(len(pipeline_cancel(upload)) for upload in queryset)
+        self.message_user(request, f"cancelled {queryset.count()} upload(s); revoked {revoked} task(s)")
+
+    def _reprocess(self, request: HttpRequest, queryset: QuerySet[UploadedFile], stage: str | None) -> None:
+        queued = 0
+        for upload in queryset:
+            start = stage or first_unsucceeded_stage(upload)
+            if start is None or start not in pipeline_stages(upload):
+                self.message_user(request, f"#{upload.pk}: nothing to reprocess from {start}", messages.WARNING)
+                continue
+            with transaction.atomic():
+                pipeline_resume(upload, from_stage=start)
+            queued += 1
+        self.message_user(request, f"re-queued {queued} upload(s)")
+
+    @admin.action(description="Reprocess from the first stage that did not succeed")
+    def reprocess_failed(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
+        self._reprocess(request, queryset, None)
+
+    @admin.action(description="Reprocess from transcription")
+    def reprocess_transcription(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
+        self._reprocess(request, queryset, Stage.TRANSCRIPTION)
+
+    @admin.action(description="Reprocess from AI analysis")
+    def reprocess_analysis(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
+        self._reprocess(request, queryset, Stage.ANALYSIS)
+
+    @admin.action(description="Reprocess from HLS")
+    def reprocess_hls(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
+        self._reprocess(request, queryset, Stage.HLS)
 
     @admin.display(description="Duration (s)", ordering="duration")
     def duration_s(self, obj: UploadedFile) -> str:
@@ -143,6 +219,10 @@ class UploadedFileAdmin(admin.ModelAdmin):
     def transcript(self, obj: UploadedFile) -> SafeString | str:
         lines = ((f"{s['start']:.1f}", f"{s['end']:.1f}", s["text"]) for s in obj.transcript_segments)
         return format_html_join("", "<div>[{} - {}] {}</div>", lines) or "-"
+
+    @admin.display(description="Summary")
+    def summary_list(self, obj: UploadedFile) -> SafeString | str:
+        return _items(obj.summary_items) if obj.summary_items else (obj.summary or "-")
 
     @admin.display(description="Issues raised")
     def issues_list(self, obj: UploadedFile) -> SafeString | str:

@@ -52,6 +52,8 @@ class UploadedFile(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     uploader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set once by cancel; every stage checks it before it claims itself.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     # Per-stage state; uploads.state is the one place that moves it.
     transcription_status = models.CharField(
@@ -62,6 +64,11 @@ class UploadedFile(models.Model):
     transcription_finished_at = models.DateTimeField("Transcription finished", null=True, blank=True)
     transcription_error = models.TextField("Transcription error", blank=True)
     transcription_progress = models.FloatField("Transcription progress %", default=0)
+    transcription_heartbeat_at = models.DateTimeField("Transcription heartbeat", null=True, blank=True)
+    transcription_attempts = models.PositiveSmallIntegerField("Transcription attempts", default=0)
+    transcription_claimed_by = models.CharField(
+        "Transcription claimed by", max_length=255, blank=True, help_text="host:pid"
+    )
     analysis_status = models.CharField(
         "Analysis status", max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True
     )
@@ -70,6 +77,9 @@ class UploadedFile(models.Model):
     analysis_finished_at = models.DateTimeField("Analysis finished", null=True, blank=True)
     analysis_error = models.TextField("Analysis error", blank=True)
     analysis_progress = models.FloatField("Analysis progress %", default=0)
+    analysis_heartbeat_at = models.DateTimeField("Analysis heartbeat", null=True, blank=True)
+    analysis_attempts = models.PositiveSmallIntegerField("Analysis attempts", default=0)
+    analysis_claimed_by = models.CharField("Analysis claimed by", max_length=255, blank=True, help_text="host:pid")
     hls_status = models.CharField(
         "HLS status", max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True
     )
@@ -78,16 +88,27 @@ class UploadedFile(models.Model):
     hls_finished_at = models.DateTimeField("HLS finished", null=True, blank=True)
     hls_error = models.TextField("HLS error", blank=True)
     hls_progress = models.FloatField("HLS progress %", default=0)
+    hls_heartbeat_at = models.DateTimeField("HLS heartbeat", null=True, blank=True)
+    hls_attempts = models.PositiveSmallIntegerField("HLS attempts", default=0)
+    hls_claimed_by = models.CharField("HLS claimed by", max_length=255, blank=True, help_text="host:pid")
 
     # Transcription results
     transcript_text = models.TextField(blank=True)
     transcript_segments = models.JSONField(default=list, blank=True, help_text="[{start, end, text}]")
     language = models.CharField(max_length=16, blank=True)
+    language_probability = models.FloatField(null=True, blank=True)
+    transcription_engine = models.CharField(max_length=32, blank=True)
+    transcription_model = models.CharField(max_length=255, blank=True)
+    transcription_seconds = models.FloatField(null=True, blank=True, help_text="Wall time of the stage")
 
     # Analysis results
     summary = models.TextField(blank=True)
+    summary_items = models.JSONField(default=list, blank=True, help_text="[{text, start, end}]")
     issues = models.JSONField(default=list, blank=True, help_text="[{text, start, end}]")
     solutions = models.JSONField(default=list, blank=True, help_text="[{text, start, end}]")
+    analysis_backend = models.CharField(max_length=32, blank=True)
+    analysis_model = models.CharField(max_length=255, blank=True)
+    analysis_meta = models.JSONField(default=dict, blank=True, help_text="prompt version, token usage, latency")
 
     # HLS results
     hls_master = models.CharField("HLS master playlist", max_length=255, blank=True)

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from processing.media.probe import InvalidMedia, MediaInfo, probe_file
@@ -76,3 +77,20 @@ def upload_create(*, file: File[Any], original_name: str = "", uploader: Any = N
     pipeline_enqueue(upload)
     upload.refresh_from_db()
     return upload
+
+
+def upload_delete(*, upload: UploadedFile) -> None:
+    """Revoke whatever of its pipeline has not ended, delete the row, then (after commit) its files.
+    A task that still arrives finds no row, logs one warning and ends cleanly."""
+    from processing.media.storage import delete_prefix
+    from processing.pipeline import pipeline_forget
+
+    pipeline_forget(upload)
+    source, hls_root = str(upload.file.name), f"hls/{upload.pk}"
+    upload.delete()
+
+    def remove_files() -> None:
+        default_storage.delete(source)
+        delete_prefix(default_storage, hls_root)
+
+    transaction.on_commit(remove_files)

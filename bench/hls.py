@@ -1,0 +1,430 @@
+"""HLS stage benchmark: the pipeline's stage against a raw one-pass ffmpeg and against the
+one-process-per-rendition way (MediaCMS, PeerTube), side by side on one generated source.
+
+    .venv/bin/python -m bench.hls [--duration 60] [--repeat 1] [--preset veryfast] [--keep]
+
+(a) `processing.services.hls_run(upload)` on a real UploadedFile row (SQLite and media root in a
+    temp dir): storage copy, probe, the one-pass encode, duration check, WebVTT, poster, publish.
+(b) the same `build_hls_command(job)` run bare with subprocess.run: no Django, probe or storage.
+(c) one ffmpeg per rendition, each decoding the source again and encoding video + audio, in turn.
+
+Every variant uses libx264 with the same preset, bitrates, keyframe interval and segment length.
+Prints wall times and the ratios a/b and a/c against their targets; exits 0 even on a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from processing.media.hls import LIBX264, HlsJob, Rendition, build_hls_command, parse_ladder, plan_renditions
+
+WIDTH, HEIGHT, FPS = 1280, 720, 30
+TARGET_A_OVER_B = 1.05  # the pipeline's bookkeeping costs at most 5% over the bare encode
+TARGET_A_OVER_C = 0.70  # one decode for the whole ladder saves at least 30% over one per rung
+VARIANTS = ("a", "b", "c")
+CONTENTION_SHARE = 0.10  # warn when other processes used more than this share of all cores
+LABELS = {
+    "a": "(a) pipeline hls_run (Django+storage)",
+    "b": "(b) raw one-pass build_hls_command",
+    "c": "(c) one ffmpeg per rendition, in turn",
+}
+SUBTITLE_TEXTS = (
+    "Welcome to the weekly operations meeting.",
+    "Deliveries to the northern warehouse are late.",
+    "We propose a new routing system to reduce the delays.",
+)
+
+
+@dataclass(frozen=True)
+class Setup:
+    work: str
+    source: str
+    duration: float
+    preset: str
+    segment_seconds: int
+    ladder: tuple[str, ...]
+    renditions: tuple[Rendition, ...]
+    upload_id: int
+
+
+@dataclass
+class Sample:
+    """One timed run: wall seconds, CPU seconds of this process and its children (ffmpeg), and CPU
+    seconds the rest of the machine used meanwhile (other work sharing the cores skews the wall)."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    others_cpu: float | None = None
+    size: int = 0
+
+
+@dataclass
+class Timings:
+    samples: dict[str, list[Sample]] = field(default_factory=lambda: {v: [] for v in VARIANTS})
+
+    def median(self, variant: str, attr: str = "wall") -> float:
+        return statistics.median(float(getattr(sample, attr)) for sample in self.samples[variant])
+
+    def others(self, variant: str) -> float | None:
+        values = [s.others_cpu for s in self.samples[variant] if s.others_cpu is not None]
+        return statistics.median(values) if values else None
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.hls",
+        description="HLS stage benchmark: pipeline vs raw one-pass vs one ffmpeg per rendition.",
+    )
+    parser.add_argument("--duration", type=float, default=60.0, help="source length in seconds (default 60)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of a, b, c; the median is reported")
+    parser.add_argument("--preset", default=None, help="x264 preset (default: settings.HLS_X264_PRESET)")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir and print where it is")
+    args = parser.parse_args(argv)
+    if args.duration <= 0 or args.repeat < 1:
+        parser.error("--duration must be > 0 and --repeat >= 1")
+    return args
+
+
+# --- setup (not timed) ---------------------------------------------------------------------------
+
+
+def setup_django(work: str) -> None:
+    """Settings, a private SQLite file and media root, and the schema: before any model import."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    os.environ["DATABASE_URL"] = f"sqlite:///{os.path.join(work, 'bench.sqlite3')}"
+    os.environ["DJANGO_MEDIA_ROOT"] = os.path.join(work, "media")
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    import processing.services  # noqa: F401  (fail here, before the source is generated)
+
+
+def generate_source(path: str, duration: float) -> None:
+    """testsrc2 (moving pattern and counter) with a 440 Hz tone in AAC, like a typical upload."""
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS}",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+            "-t", f"{duration:.3f}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart", path,
+        ],
+        check=True,
+    )  # fmt: skip
+
+
+def transcript_segments(duration: float) -> list[dict[str, object]]:
+    """A few cues spread over the source, so that (a) writes its subtitles as the pipeline does."""
+    step = duration / len(SUBTITLE_TEXTS)
+    return [
+        {"start": round(i * step, 2), "end": round(i * step + min(step, 4.0), 2), "text": text}
+        for i, text in enumerate(SUBTITLE_TEXTS)
+    ]
+
+
+def create_upload(source: str) -> int:
+    """Save the source through Django storage and make its row, as upload_create would (no chain)."""
+    from django.core.files import File
+    from django.core.files.storage import default_storage
+
+    from processing.media.probe import probe_file
+    from uploads.models import MediaKind, StageStatus, UploadedFile
+
+    info = probe_file(source)
+    with open(source, "rb") as fh:
+        name = default_storage.save("uploads/bench.mp4", File(fh))
+    upload = UploadedFile.objects.create(
+        file=name,
+        original_name="bench.mp4",
+        size=os.path.getsize(source),
+        media_kind=MediaKind.VIDEO,
+        duration=info.duration,
+        width=info.width,
+        height=info.height,
+        has_audio=info.has_audio,
+        transcript_segments=transcript_segments(info.duration),
+        language="en",
+        hls_status=StageStatus.RUNNING,  # as the task leaves it: progress updates really write
+    )
+    return upload.pk
+
+
+def prepare(work: str, duration: float, preset: str | None) -> Setup:
+    from django.conf import settings
+
+    from processing.media.probe import probe_file
+
+    source = os.path.join(work, "source.mp4")
+    generate_source(source, duration)
+    info = probe_file(source)
+    assert info.width is not None
+    assert info.height is not None
+    ladder = tuple(settings.HLS_LADDER)
+    return Setup(
+        work=work,
+        source=source,
+        duration=info.duration,
+        preset=preset or settings.HLS_X264_PRESET,
+        segment_seconds=settings.HLS_SEGMENT_SECONDS,
+        ladder=ladder,
+        renditions=plan_renditions(info.width, info.height, parse_ladder(ladder)),
+        upload_id=create_upload(source),
+    )
+
+
+# --- the three variants (each returns its wall seconds and output bytes) -------------------------
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process and of its waited-for children (every ffmpeg run here)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def machine_busy_cpu() -> float | None:
+    """CPU seconds the whole machine has been busy since boot (/proc/stat); None off Linux."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[Sample]:
+    sample = Sample()
+    busy0, cpu0, start = machine_busy_cpu(), own_cpu(), time.perf_counter()
+    yield sample
+    sample.wall = time.perf_counter() - start
+    sample.cpu = own_cpu() - cpu0
+    busy1 = machine_busy_cpu()
+    if busy0 is not None and busy1 is not None:
+        sample.others_cpu = max(0.0, busy1 - busy0 - sample.cpu)
+
+
+def dir_bytes(path: str) -> int:
+    return sum(os.path.getsize(os.path.join(root, f)) for root, _dirs, files in os.walk(path) for f in files)
+
+
+def run_pipeline(setup: Setup, encoder_mode: str = LIBX264) -> tuple[Sample, str]:
+    """(a): the stage service on the row; also returns the encoder it really used."""
+    from django.core.files.storage import default_storage
+    from django.test import override_settings
+
+    from processing.services import hls_run
+    from uploads.models import UploadedFile
+
+    upload = UploadedFile.objects.get(pk=setup.upload_id)
+    with override_settings(HLS_ENCODER=encoder_mode, HLS_X264_PRESET=setup.preset), timed() as sample:
+        result = hls_run(upload)
+    sample.size = dir_bytes(default_storage.path(os.path.dirname(str(result["master"]))))
+    return sample, str(result["encoder"])
+
+
+def one_pass_job(setup: Setup, out_dir: str) -> HlsJob:
+    return HlsJob(
+        source=setup.source,
+        out_dir=out_dir,
+        renditions=setup.renditions,
+        has_audio=True,
+        encoder=LIBX264,
+        preset=setup.preset,
+        segment_seconds=setup.segment_seconds,
+        fps=float(FPS),
+    )
+
+
+def run_one_pass(setup: Setup, out_dir: str) -> Sample:
+    """(b): the pipeline's own command, bare."""
+    os.makedirs(out_dir)
+    args = build_hls_command(one_pass_job(setup, out_dir))
+    with timed() as sample:
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sample.size = dir_bytes(out_dir)
+    return sample
+
+
+def per_rendition_command(source: str, out_dir: str, r: Rendition, preset: str, segment_seconds: int) -> list[str]:
+    """What MediaCMS/PeerTube run per rung: decode, scale, encode video and audio, mux HLS."""
+    return [
+        "ffmpeg", "-hide_banner", "-nostats", "-y", "-i", source,
+        "-vf", f"scale={r.width}:{r.height}", "-pix_fmt", "yuv420p",
+        "-c:v", LIBX264, "-preset", preset,
+        "-b:v", f"{r.rung.video_kbps}k", "-maxrate", f"{r.rung.maxrate_kbps}k", "-bufsize", f"{r.rung.bufsize_kbps}k",
+        "-force_key_frames", f"expr:gte(t,n_forced*{segment_seconds})", "-sc_threshold", "0",
+        "-c:a", "aac", "-b:a", f"{r.rung.audio_kbps}k", "-ac", "2", "-ar", "48000",
+        "-f", "hls", "-hls_time", str(segment_seconds), "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
+        "-hls_segment_filename", f"{out_dir}/seg_%05d.m4s", f"{out_dir}/index.m3u8",
+    ]  # fmt: skip
+
+
+def run_per_rendition(setup: Setup, out_dir: str) -> Sample:
+    """(c): one process per rendition, sequentially (a master playlist by hand is not timed)."""
+    commands = []
+    for r in setup.renditions:
+        rendition_dir = os.path.join(out_dir, r.name)
+        os.makedirs(rendition_dir)
+        commands.append(per_rendition_command(setup.source, rendition_dir, r, setup.preset, setup.segment_seconds))
+    with timed() as sample:
+        for args in commands:
+            subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sample.size = dir_bytes(out_dir)
+    return sample
+
+
+# --- driving and reporting -------------------------------------------------------------------------
+
+
+def run_round(setup: Setup, index: int, timings: Timings) -> None:
+    """One a, b, c round; every other round runs c, b, a so that drift does not favour one side."""
+    runners: dict[str, Callable[[], Sample]] = {
+        "a": lambda: _pipeline_libx264(setup),
+        "b": lambda: run_one_pass(setup, os.path.join(setup.work, f"b-{index}")),
+        "c": lambda: run_per_rendition(setup, os.path.join(setup.work, f"c-{index}")),
+    }
+    order = VARIANTS if index % 2 == 0 else tuple(reversed(VARIANTS))
+    for variant in order:
+        sample = runners[variant]()
+        timings.samples[variant].append(sample)
+        print(f"  round {index + 1}: {variant} {sample.wall:7.2f} s wall, {sample.cpu:7.2f} s CPU", flush=True)
+
+
+def _pipeline_libx264(setup: Setup) -> Sample:
+    sample, encoder = run_pipeline(setup, LIBX264)
+    if encoder != LIBX264:
+        raise RuntimeError(f"hls_run used {encoder}, not {LIBX264}")
+    return sample
+
+
+def load_average() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def ffmpeg_version() -> str:
+    out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, check=True).stdout
+    return out.splitlines()[0] if out else "unknown"
+
+
+def print_facts(setup: Setup, repeat: int) -> None:
+    rungs = ", ".join(
+        f"{r.name} {r.width}x{r.height} {r.rung.video_kbps}k+{r.rung.audio_kbps}k" for r in setup.renditions
+    )
+    print("HLS stage benchmark")
+    print(f"  CPUs (os.cpu_count): {os.cpu_count()}; {load_average()}")
+    print(f"  ffmpeg: {ffmpeg_version()}")
+    print(
+        f"  source: {setup.duration:.2f} s {WIDTH}x{HEIGHT} {FPS} fps testsrc2 + 440 Hz sine AAC, generated (untimed)"
+    )
+    print(f"  ladder: HLS_LADDER={','.join(setup.ladder)} -> {rungs}")
+    print(f"  encoder: libx264, preset {setup.preset}, segments {setup.segment_seconds} s, keyframes forced every")
+    print(f"           {setup.segment_seconds} s, sc_threshold 0, fMP4 segments; (a)/(b) one shared audio rendition,")
+    print("           (c) audio encoded and muxed once per rendition (the anchors' way)")
+    print(f"  (a) subtitles: {len(SUBTITLE_TEXTS)} transcript segments -> WebVTT playlist; poster written; SQLite row")
+    order = "a, b, c" if repeat == 1 else "a, b, c then c, b, a alternating; medians"
+    print(f"  repeats: {repeat} ({order})", flush=True)
+
+
+def ratio_line(name: str, ratio: float, target: float) -> str:
+    verdict = "PASS" if ratio <= target else "MISS"
+    return f"{name:<8} {ratio:7.3f} {'<= ' + format(target, '.2f'):>9}  {verdict}"
+
+
+def print_results(setup: Setup, timings: Timings) -> None:
+    print()
+    print("RT factor = wall / source duration; CPU = this process + its ffmpeg children; others = CPU the")
+    print("rest of the machine used meanwhile; output = bytes written (for (a): the published set)")
+    print(f"{'variant':<40} {'wall s':>8} {'RT factor':>9} {'CPU s':>8} {'others s':>9} {'output MB':>10}")
+    for variant in VARIANTS:
+        print(variant_line(setup, timings, variant))
+        if len(timings.samples[variant]) > 1:
+            print(f"{'':<4}wall runs: {', '.join(f'{s.wall:.2f}' for s in timings.samples[variant])}")
+    a, b, c = (timings.median(v) for v in VARIANTS)
+    cpu_a, cpu_b, cpu_c = (timings.median(v, "cpu") for v in VARIANTS)
+    print()
+    print(f"{'ratio':<8} {'wall':>7} {'target':>9}  result   (CPU-time ratio, for information)")
+    print(f"{ratio_line('a/b', a / b, TARGET_A_OVER_B)}     ({cpu_a / cpu_b:.3f})")
+    print(f"{ratio_line('a/c', a / c, TARGET_A_OVER_C)}     ({cpu_a / cpu_c:.3f})")
+    print_contention(timings)
+
+
+def variant_line(setup: Setup, timings: Timings, variant: str) -> str:
+    wall, cpu = timings.median(variant), timings.median(variant, "cpu")
+    others = timings.others(variant)
+    others_text = "n/a" if others is None else f"{others:.2f}"
+    size_mb = timings.median(variant, "size") / 1e6
+    return f"{LABELS[variant]:<40} {wall:8.2f} {wall / setup.duration:9.3f} {cpu:8.2f} {others_text:>9} {size_mb:10.1f}"
+
+
+def print_contention(timings: Timings) -> None:
+    """Say so when other processes took a real share of the cores: the wall ratios are then skewed."""
+    cores = os.cpu_count() or 1
+    for variant in VARIANTS:
+        others = timings.others(variant)
+        share = 0.0 if others is None else others / (timings.median(variant) * cores)
+        if share > CONTENTION_SHARE:
+            print(
+                f"WARNING: other processes used {share:.0%} of the machine's CPU during {variant}: "
+                "its wall time is inflated; rerun on an idle machine or with --repeat"
+            )
+
+
+def print_nvenc(setup: Setup, x264_wall: float) -> None:
+    from processing.media.encoders import run_nvenc_trial
+
+    probe = run_nvenc_trial()
+    if not probe.available:
+        print(f"NVENC: unavailable here: {probe.reason}")
+        return
+    sample, encoder = run_pipeline(setup, "nvenc")
+    print(
+        f"NVENC: (a) with HLS_ENCODER=nvenc {sample.wall:.2f} s (encoder used: {encoder}); "
+        f"NVENC/libx264 wall = {sample.wall / x264_wall:.3f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    work = tempfile.mkdtemp(prefix="bench-hls-")
+    try:
+        setup_django(work)
+        setup = prepare(work, args.duration, args.preset)
+        print_facts(setup, args.repeat)
+        timings = Timings()
+        try:
+            for index in range(args.repeat):
+                run_round(setup, index, timings)
+        except subprocess.CalledProcessError as exc:
+            hint = " (ffmpeg stopped by a signal: killed from outside?)" if exc.returncode == 255 else ""
+            print(f"a variant failed: {exc.cmd[0]} exited {exc.returncode}{hint}: {' '.join(exc.cmd)}")
+            return 1
+        print_results(setup, timings)
+        print(f"after: {load_average()}")
+        print_nvenc(setup, timings.median("a"))
+    finally:
+        if args.keep:
+            print(f"work dir kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

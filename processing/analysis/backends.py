@@ -1,0 +1,88 @@
+"""The analysis stage's single entry point: pick the configured backend and run it.
+
+Backends: "extractive" (offline, deterministic, processing/analysis/extractive.py) and "openai" (any
+OpenAI-compatible chat-completions endpoint, processing/analysis/llm.py).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from processing.analysis.extractive import (
+    Item,
+    Segment,
+    definition_issue,
+    definition_solution,
+    resolve_language,
+    summarize_text,
+)
+
+BACKENDS = ("extractive", "openai")
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    summary: list[Item]
+    issues: list[Item]
+    solutions: list[Item]
+    backend: str  # "extractive" | "openai"
+    model: str  # "" for extractive, the LLM model name otherwise
+    # language always; for "openai" also prompt_version, usage {prompt_tokens, completion_tokens, total_tokens},
+    # latency_ms, requests (HTTP requests sent, retries and repairs included), chunks.
+    meta: dict[str, Any]
+
+
+class AnalysisError(Exception):
+    """Base class: analysis could not produce a result."""
+
+
+class AnalysisConfigError(AnalysisError):
+    """Permanent until a setting changes; the message names the setting."""
+
+
+class AnalysisOutputError(AnalysisError):
+    """Permanent: the model's reply stayed invalid after one repair attempt."""
+
+
+class AnalysisTransientError(AnalysisError):
+    """Worth retrying later: the endpoint was rate-limited, down or slow through every in-call retry."""
+
+
+def analyze(segments: list[Segment], *, language: str = "") -> AnalysisResult:
+    """Summarise `segments` and list the issues and solutions raised, with the configured backend.
+
+    `language` is the transcript's language code (e.g. "ja", "en-US"); empty or "auto" detects it.
+    """
+    backend = str(settings.ANALYSIS_BACKEND).strip().lower()
+    analysis_language = transcript_language(segments, language)
+    if backend == "extractive":
+        return _analyze_extractive(segments, analysis_language)
+    if backend == "openai":
+        # Imported here so extractive-only workers never pay for importing the SDK.
+        from processing.analysis import llm
+
+        return llm.analyze(segments, language=analysis_language)
+    raise AnalysisConfigError(
+        f"unknown analysis backend {settings.ANALYSIS_BACKEND!r}: set ANALYSIS_BACKEND to one of {', '.join(BACKENDS)}"
+    )
+
+
+def transcript_language(segments: list[Segment], language: str) -> str:
+    """The primary language subtag ("en-US" -> "en"), or the detected one when none was given."""
+    code = language.strip().lower().replace("_", "-").split("-")[0]
+    if code in ("", "auto"):
+        return resolve_language(segments, "auto")
+    return code
+
+
+def _analyze_extractive(segments: list[Segment], language: str) -> AnalysisResult:
+    started = time.monotonic()
+    summary = summarize_text(segments, language=language, max_sentences=settings.ANALYSIS_SUMMARY_SENTENCES)
+    issues = definition_issue(segments, language=language)
+    solutions = definition_solution(segments, language=language)
+    meta = {"language": language, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+    return AnalysisResult(summary, issues, solutions, backend="extractive", model="", meta=meta)

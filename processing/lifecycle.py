@@ -1,0 +1,142 @@
+"""Lifecycle records: every attempt of every pipeline task — queued, started, retried, succeeded,
+skipped, failed, revoked — with worker hostname and duration (seed 000's task records).
+
+Hooked to Celery's signals, so the tasks themselves stay thin. A record that cannot be written
+is logged and dropped: bookkeeping must never fail the work it describes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery import signals
+
+from uploads.models import Stage
+
+from .models import TaskAttempt, TaskEvent
+
+logger = logging.getLogger(__name__)
+
+STAGE_OF_TASK = {
+    "processing.tasks.transcribe_and_save_async": Stage.TRANSCRIPTION,
+    "processing.tasks.generate_ai_analysis_async": Stage.ANALYSIS,
+    "processing.tasks.generate_hls_async": Stage.HLS,
+}
+OUTCOME_EVENTS = {
+    "succeeded": TaskEvent.SUCCEEDED,
+    "skipped": TaskEvent.SKIPPED,
+    "missing": TaskEvent.IGNORED,
+    "not-claimed": TaskEvent.IGNORED,
+    "cancelled": TaskEvent.REVOKED,
+    "superseded": TaskEvent.IGNORED,
+}
+_started: dict[str, float] = {}  # task id -> monotonic start, in the process that runs it
+
+
+def record(
+    *, task_id: str, task_name: str, event: str, args: Any = (), retries: int = 0, hostname: str = "",
+    duration: float | None = None, message: str = "",
+) -> None:  # fmt: skip
+    upload_id = args[0] if args and isinstance(args[0], int) else None
+    try:
+        from uploads.models import UploadedFile
+
+        exists = upload_id is not None and UploadedFile.objects.filter(pk=upload_id).exists()
+        TaskAttempt.objects.create(
+            upload_id=upload_id if exists else None,
+            upload_ref=upload_id,
+            task_id=task_id,
+            task_name=task_name,
+            stage=STAGE_OF_TASK.get(task_name, ""),
+            event=event,
+            retries=retries,
+            hostname=hostname or "",
+            duration=duration,
+            message=message[:2000],
+        )
+    except Exception:
+        logger.exception("could not record %s of task %s[%s]", event, task_name, task_id)
+
+
+def _ours(name: str | None) -> bool:
+    return name in STAGE_OF_TASK
+
+
+@signals.after_task_publish.connect
+def _on_publish(sender: str | None = None, headers: dict[str, Any] | None = None, body: Any = None, **_: Any) -> None:
+    if not _ours(sender) or headers is None:
+        return
+    args = body[0] if isinstance(body, (list, tuple)) and body else ()
+    event = TaskEvent.RETRIED if headers.get("retries") else TaskEvent.QUEUED
+    if event == TaskEvent.RETRIED:
+        return  # the retry itself is recorded by task_retry, with its reason
+    record(task_id=headers["id"], task_name=str(sender), event=event, args=args)
+
+
+@signals.task_prerun.connect
+def _on_prerun(task_id: str = "", task: Any = None, args: Any = (), **_: Any) -> None:
+    if task is None or not _ours(task.name):
+        return
+    _started[task_id] = time.monotonic()
+    request = task.request
+    record(
+        task_id=task_id, task_name=task.name, event=TaskEvent.STARTED, args=args,
+        retries=request.retries or 0, hostname=request.hostname or "",
+    )  # fmt: skip
+
+
+def _elapsed(task_id: str) -> float | None:
+    start = _started.pop(task_id, None)
+    return None if start is None else round(time.monotonic() - start, 3)
+
+
+@signals.task_postrun.connect
+def _on_postrun(
+    task_id: str = "", task: Any = None, args: Any = (), retval: Any = None, state: str = "", **_: Any
+) -> None:
+    if task is None or not _ours(task.name) or state != "SUCCESS":
+        return
+    outcome = retval.get("outcome", "succeeded") if isinstance(retval, dict) else "succeeded"
+    record(
+        task_id=task_id, task_name=task.name, event=OUTCOME_EVENTS.get(outcome, TaskEvent.SUCCEEDED), args=args,
+        retries=task.request.retries or 0, hostname=task.request.hostname or "", duration=_elapsed(task_id),
+        message="" if outcome == "succeeded" else outcome,
+    )  # fmt: skip
+
+
+@signals.task_retry.connect
+def _on_retry(sender: Any = None, request: Any = None, reason: Any = None, **_: Any) -> None:
+    if sender is None or not _ours(sender.name) or request is None:
+        return
+    record(
+        task_id=request.id, task_name=sender.name, event=TaskEvent.RETRIED, args=request.args,
+        retries=request.retries or 0, hostname=request.hostname or "", duration=_elapsed(request.id),
+        message=str(reason),
+    )  # fmt: skip
+
+
+@signals.task_failure.connect
+def _on_failure(sender: Any = None, task_id: str = "", exception: Any = None, args: Any = (), **_: Any) -> None:
+    if sender is None or not _ours(sender.name):
+        return
+    record(
+        task_id=task_id, task_name=sender.name, event=TaskEvent.FAILED, args=args,
+        retries=sender.request.retries or 0, hostname=sender.request.hostname or "", duration=_elapsed(task_id),
+        message=f"{type(exception).__name__}: {exception}",
+    )  # fmt: skip
+
+
+@signals.task_revoked.connect
+def _on_revoked(
+    sender: Any = None, request: Any = None, terminated: bool = False, signum: Any = None, **_: Any
+) -> None:
+    name = getattr(sender, "name", None) or getattr(request, "task", None)
+    if not _ours(name) or request is None:
+        return
+    how = f"terminated with signal {signum}" if terminated else "revoked before it ran"
+    record(
+        task_id=request.id, task_name=str(name), event=TaskEvent.REVOKED, args=request.args,
+        hostname=getattr(request, "hostname", "") or "", message=how,
+    )  # fmt: skip

@@ -1,0 +1,59 @@
+"""Operational records: every attempt of every stage task, and tasks that ran out of retries."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class TaskEvent(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    STARTED = "started", "Started"
+    RETRIED = "retried", "Retried"
+    SUCCEEDED = "succeeded", "Succeeded"
+    SKIPPED = "skipped", "Skipped"
+    IGNORED = "ignored", "Ignored (duplicate or missing upload)"
+    FAILED = "failed", "Failed"
+    REVOKED = "revoked", "Revoked"
+
+
+class TaskAttempt(models.Model):
+    """One lifecycle event of one task (seed 000's task records). Joined to django-celery-results'
+    TaskResult by task_id."""
+
+    upload = models.ForeignKey("uploads.UploadedFile", null=True, blank=True, on_delete=models.SET_NULL)
+    upload_ref = models.BigIntegerField(null=True, blank=True, db_index=True, help_text="upload id, kept after delete")
+    task_id = models.CharField(max_length=255, db_index=True)
+    task_name = models.CharField(max_length=255)
+    stage = models.CharField(max_length=16, blank=True)
+    event = models.CharField(max_length=16, choices=TaskEvent.choices)
+    retries = models.PositiveSmallIntegerField(default=0)
+    hostname = models.CharField(max_length=255, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds, for ended attempts")
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name}[{self.task_id}] {self.event}"
+
+
+class DeadLetter(models.Model):
+    """A task that ended without doing its work: retries ran out, or an unexpected error."""
+
+    upload = models.ForeignKey("uploads.UploadedFile", null=True, blank=True, on_delete=models.SET_NULL)
+    stage = models.CharField(max_length=16, blank=True)
+    task_id = models.CharField(max_length=255, db_index=True)
+    task_name = models.CharField(max_length=255)
+    args = models.JSONField(default=list)
+    exception = models.TextField()
+    traceback_tail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    rerun_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name}[{self.task_id}]"

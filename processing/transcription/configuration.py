@@ -1,0 +1,94 @@
+"""Settings to a model spec, and the check that refuses a configuration that cannot work.
+
+The check runs at worker start and before every transcription, so it must stay cheap: no model is
+loaded, the English-only test is by name (plus the vocabulary size of a local CTranslate2 folder), and
+torch is imported only when openai-whisper is the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from . import backend_faster, backend_openai
+from .common import ENGINES, OPENAI_WHISPER, ModelSpec, TranscriptionConfigError, language_setting
+
+ENGLISH = "en"
+
+
+def engine_setting() -> str:
+    engine = str(settings.TRANSCRIPTION_ENGINE or "").strip().lower()
+    if engine not in ENGINES:
+        raise TranscriptionConfigError(
+            f"TRANSCRIPTION_ENGINE={settings.TRANSCRIPTION_ENGINE!r} is not an engine; use one of {', '.join(ENGINES)}"
+        )
+    return engine
+
+
+def resolve_spec() -> ModelSpec:
+    engine = engine_setting()
+    if engine == OPENAI_WHISPER:
+        model = str(settings.WHISPER_MODEL)  # empty stays empty: the check explains why that cannot work
+    else:
+        model = settings.WHISPER_MODEL or backend_faster.default_model_path()
+    device = settings.WHISPER_DEVICE
+    if device == "auto":
+        device = backend_openai.device_auto() if engine == OPENAI_WHISPER else backend_faster.device_auto()
+    compute_type = settings.WHISPER_COMPUTE_TYPE
+    if compute_type == "default":
+        fallback = "float32" if engine == OPENAI_WHISPER else "int8"
+        compute_type = "float16" if device == "cuda" else fallback
+    return ModelSpec(model=model, device=device, compute_type=compute_type, engine=engine)
+
+
+def check_configuration() -> None:
+    """Raise TranscriptionConfigError for a configuration that cannot work; return None otherwise."""
+    check_spec(resolve_spec())
+
+
+def check_spec(spec: ModelSpec) -> None:
+    if spec.engine == OPENAI_WHISPER:
+        backend_openai.check_compute_type(spec)
+        backend_openai.resolve_checkpoint(spec.model)
+    else:
+        backend_faster.check_model(spec)
+    language = language_setting()
+    _check_language_code(language)
+    if language not in (None, ENGLISH) and _is_english_only(spec):
+        raise _english_only_error(language)
+
+
+def check_loaded_model(spec: ModelSpec, model: Any) -> None:
+    """The loaded model knows for sure; this catches English-only models whose name does not say so."""
+    language = language_setting()
+    if language in (None, ENGLISH):
+        return
+    backend = backend_openai if spec.engine == OPENAI_WHISPER else backend_faster
+    if not backend.is_multilingual(model):
+        raise _english_only_error(language)
+
+
+def _is_english_only(spec: ModelSpec) -> bool:
+    if spec.engine == OPENAI_WHISPER:
+        return backend_openai.is_english_only(spec.model)
+    return backend_faster.is_english_only(spec.model)
+
+
+def _check_language_code(language: str | None) -> None:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES  # Whisper's language codes, without importing torch
+
+    if language is not None and language not in _LANGUAGE_CODES:
+        raise TranscriptionConfigError(
+            f"WHISPER_LANGUAGE={language!r} is not a Whisper language code; use auto or a code such as en, ja, de"
+        )
+
+
+def _english_only_error(language: str) -> TranscriptionConfigError:
+    configured = settings.WHISPER_MODEL
+    described = repr(configured) if configured else "'' (the bundled tiny.en)"
+    return TranscriptionConfigError(
+        f"WHISPER_LANGUAGE={language} needs a multilingual model; WHISPER_MODEL={described} is English-only. "
+        "Set WHISPER_MODEL to a multilingual model (a name or path without .en, e.g. tiny, base, small) "
+        "or WHISPER_LANGUAGE to auto or en"
+    )

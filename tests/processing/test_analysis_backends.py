@@ -1,0 +1,132 @@
+"""analyze(): backend dispatch, the extractive backend, and configuration errors caught before any request.
+
+No database and no network: the openai cases here must fail on settings alone.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from processing.analysis.backends import (
+    AnalysisConfigError,
+    AnalysisError,
+    AnalysisOutputError,
+    AnalysisTransientError,
+    analyze,
+    transcript_language,
+)
+from processing.analysis.extractive import Segment, definition_issue, definition_solution, summarize_text
+
+
+def _seg(start: float, end: float, text: str) -> Segment:
+    return {"start": start, "end": end, "text": text}
+
+
+EN_SEGMENTS = [
+    _seg(0.0, 4.0, "Good morning everyone, thanks for joining the weekly sync."),
+    _seg(4.0, 9.5, "The mobile release is delayed because the payment"),
+    _seg(9.5, 13.0, "integration keeps failing on older devices."),
+    _seg(13.0, 18.0, "We should move the payment integration to the new provider."),
+    _seg(18.0, 22.5, "The office kitchen was repainted in blue last week."),
+]
+EN_JOINED = " ".join(seg["text"] for seg in EN_SEGMENTS)
+JA_SEGMENTS = [
+    _seg(0.0, 3.0, "皆さん、おはようございます。"),
+    _seg(3.0, 7.5, "サーバーの容量が不足しているという問題もあります。"),
+    _seg(7.5, 12.0, "来月までに新しいサーバーを導入する予定です。"),
+]
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Fail any name lookup or socket connection, and record that it was attempted."""
+    attempts: list[Any] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(args)
+        raise OSError("network access attempted in a test that must not use it")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    return attempts
+
+
+def test_extractive_backend_returns_transcript_sentences() -> None:
+    with override_settings(ANALYSIS_BACKEND="extractive", ANALYSIS_SUMMARY_SENTENCES=2):
+        result = analyze(EN_SEGMENTS, language="en")
+
+    assert (result.backend, result.model, result.meta["language"]) == ("extractive", "", "en")
+    assert len(result.summary) == 2
+    assert all(item["text"] in EN_JOINED for item in result.summary + result.issues + result.solutions)
+    delayed = "The mobile release is delayed because the payment integration keeps failing on older devices."
+    assert [(i["text"], i["start"], i["end"]) for i in result.issues] == [(delayed, 4.0, 13.0)]
+    assert [i["text"] for i in result.solutions] == ["We should move the payment integration to the new provider."]
+    # The extractive functions stay the entry points of this backend.
+    assert result.summary == summarize_text(EN_SEGMENTS, language="en", max_sentences=2)
+    assert result.issues == definition_issue(EN_SEGMENTS, language="en")
+    assert result.solutions == definition_solution(EN_SEGMENTS, language="en")
+
+
+def test_extractive_backend_detects_the_transcript_language() -> None:
+    with override_settings(ANALYSIS_BACKEND="extractive"):
+        result = analyze(JA_SEGMENTS)
+
+    assert result.meta["language"] == "ja"
+    assert [i["text"] for i in result.issues] == ["サーバーの容量が不足しているという問題もあります。"]
+    assert [i["text"] for i in result.solutions] == ["来月までに新しいサーバーを導入する予定です。"]
+
+
+@pytest.mark.parametrize(
+    ("segments", "language", "expected"),
+    [
+        (EN_SEGMENTS, "en-US", "en"),
+        (EN_SEGMENTS, "ja_JP", "ja"),
+        (EN_SEGMENTS, " FR ", "fr"),
+        (JA_SEGMENTS, "", "ja"),
+        (EN_SEGMENTS, "auto", "en"),
+    ],
+)
+def test_transcript_language(segments: list[Segment], language: str, expected: str) -> None:
+    assert transcript_language(segments, language) == expected
+
+
+def test_unknown_backend_names_the_setting() -> None:
+    with override_settings(ANALYSIS_BACKEND="gpt-magic"), pytest.raises(AnalysisConfigError, match="ANALYSIS_BACKEND"):
+        analyze(EN_SEGMENTS, language="en")
+
+
+def test_openai_without_key_is_refused_before_any_request(no_network: list[Any]) -> None:
+    settings = {"ANALYSIS_BACKEND": "openai", "OPENAI_BASE_URL": "https://api.openai.com/v1", "OPENAI_API_KEY": ""}
+    with override_settings(**settings), pytest.raises(AnalysisConfigError, match="set OPENAI_API_KEY"):
+        analyze(EN_SEGMENTS, language="en")
+    assert no_network == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "setting"),
+    [
+        ({"OPENAI_BASE_URL": "https://us.api.openai.com/v1"}, "OPENAI_API_KEY"),
+        ({"OPENAI_BASE_URL": "localhost:11434/v1"}, "OPENAI_BASE_URL"),
+        ({"OPENAI_BASE_URL": ""}, "OPENAI_BASE_URL"),
+        ({"OPENAI_API_KEY": "sk-x", "ANALYSIS_LLM_MODEL": " "}, "ANALYSIS_LLM_MODEL"),
+        ({"OPENAI_API_KEY": "sk-x", "ANALYSIS_LLM_CONTEXT_CHARS": 0}, "ANALYSIS_LLM_CONTEXT_CHARS"),
+        ({"OPENAI_API_KEY": "sk-x", "ANALYSIS_LLM_MAX_CONCURRENCY": 0}, "ANALYSIS_LLM_MAX_CONCURRENCY"),
+        ({"OPENAI_API_KEY": "sk-x", "ANALYSIS_LLM_MAX_RETRIES": -1}, "ANALYSIS_LLM_MAX_RETRIES"),
+    ],
+)
+def test_openai_misconfiguration_names_the_setting(
+    no_network: list[Any], overrides: dict[str, Any], setting: str
+) -> None:
+    settings = {"ANALYSIS_BACKEND": "openai", "OPENAI_API_KEY": "", "ANALYSIS_LLM_MODEL": "gpt-4o-mini", **overrides}
+    with override_settings(**settings), pytest.raises(AnalysisConfigError, match=f"set {setting}"):
+        analyze(EN_SEGMENTS, language="en")
+    assert no_network == []
+
+
+def test_error_classes_share_one_base() -> None:
+    for error in (AnalysisConfigError, AnalysisOutputError, AnalysisTransientError):
+        assert issubclass(error, AnalysisError)
