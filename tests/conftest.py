@@ -126,3 +126,11 @@ def wait_until_finished(upload_id: int, timeout: float = 240) -> UploadedFile:
     raise AssertionError(
         f"upload {upload_id} did not finish in {timeout:.0f} s: {UploadedFile.objects.filter(pk=upload_id).values()}"
     )
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[object]:
+    """A private redis-server plus helpers to run workers and manage.py against it (tests.stack)."""
+    from tests.stack import stack_fixture
+
+    yield from stack_fixture(tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,50 @@ def test_truncated_video_fails_hls_with_a_clear_message(
     assert upload.hls_master == ""
     assert TaskResult.objects.get(task_id=upload.hls_task_id).status == "FAILURE"
     assert f"HLS generation failed uploaded_file_id: {upload.pk}" in celery_worker_process.log()
+
+
+def _clip(path: Path, *args: str) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", *args, "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "name", "args", "expected"),
+    [
+        (
+            "video-without-audio", "silent.mp4",
+            ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2", "-an"],
+            {"transcription": "skipped", "analysis": "skipped", "hls": "succeeded"},
+        ),
+        (
+            "half-second-clip", "blip.mp4",
+            ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine", "-t", "0.5"],
+            {"transcription": "succeeded", "hls": "succeeded"},
+        ),
+        (
+            "awkward-name", "../../weekly meeting \u2013 会議 ü.mp4",
+            ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine", "-t", "2"],
+            {"transcription": "succeeded", "hls": "succeeded"},
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) and "/" not in v and " " not in v else "",
+)  # fmt: skip
+def test_bad_input_through_the_pipeline_ends_in_a_clear_terminal_state(
+    celery_worker_process: WorkerHandle, tmp_path: Path, case: str, name: str, args: list[str], expected: dict[str, str]
+) -> None:
+    clip = _clip(tmp_path / f"{case}.mp4", *args)
+    with clip.open("rb") as fh:
+        created = upload_create(file=File(fh, name=clip.name), original_name=name)
+
+    upload = wait_until_finished(created.pk)
+
+    for stage, status in expected.items():
+        assert upload.stage_status(stage) == status, (stage, getattr(upload, f"{stage}_error"))
+    for stage in ("transcription", "analysis", "hls"):
+        if upload.stage_status(stage) == "skipped":
+            assert getattr(upload, f"{stage}_error")  # a skip always says why
+    assert upload.original_name == name.rsplit("/", 1)[-1]
+    assert ".." not in str(upload.file.name)
+    assert str(upload.file.name).isascii()
