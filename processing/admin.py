@@ -45,9 +45,9 @@ class TaskAttemptInline(admin.TabularInline):
 
 @admin.register(TaskAttempt)
 class TaskAttemptAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "upload_ref", "stage", "event", "retries", "hostname", "duration", "message"]
+    list_display = ["created_at", "upload_id", "stage", "event", "retries", "hostname", "duration", "message"]
     list_filter = ["event", "stage", "hostname"]
-    search_fields = ["task_id", "message", "=upload_ref"]
+    search_fields = ["task_id", "message", "=upload__id"]
     readonly_fields = [f.name for f in TaskAttempt._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

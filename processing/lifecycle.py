@@ -14,6 +14,7 @@ from typing import Any
 from celery import signals
 
 from uploads.models import Stage
+from uploads.state import relaxed_durability
 
 from .models import TaskAttempt, TaskEvent
 
@@ -41,21 +42,18 @@ def record(
 ) -> None:  # fmt: skip
     upload_id = args[0] if args and isinstance(args[0], int) else None
     try:
-        from uploads.models import UploadedFile
-
-        exists = upload_id is not None and UploadedFile.objects.filter(pk=upload_id).exists()
-        TaskAttempt.objects.create(
-            upload_id=upload_id if exists else None,
-            upload_ref=upload_id,
-            task_id=task_id,
-            task_name=task_name,
-            stage=STAGE_OF_TASK.get(task_name, ""),
-            event=event,
-            retries=retries,
-            hostname=hostname or "",
-            duration=duration,
-            message=message[:2000],
-        )
+        with relaxed_durability():  # bookkeeping on the hot path: see uploads.state
+            TaskAttempt.objects.create(
+                upload_id=upload_id,
+                task_id=task_id,
+                task_name=task_name,
+                stage=STAGE_OF_TASK.get(task_name, ""),
+                event=event,
+                retries=retries,
+                hostname=hostname or "",
+                duration=duration,
+                message=message[:2000],
+            )
     except Exception:
         logger.exception("could not record %s of task %s[%s]", event, task_name, task_id)
 

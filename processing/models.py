@@ -20,8 +20,12 @@ class TaskAttempt(models.Model):
     """One lifecycle event of one task (seed 000's task records). Joined to django-celery-results'
     TaskResult by task_id."""
 
-    upload = models.ForeignKey("uploads.UploadedFile", null=True, blank=True, on_delete=models.SET_NULL)
-    upload_ref = models.BigIntegerField(null=True, blank=True, db_index=True, help_text="upload id, kept after delete")
+    # No database constraint: records are written on the hot path without a lookup, and they
+    # outlive a deleted upload (its id stays, for pipeline_status and the admin list).
+    upload = models.ForeignKey(
+        "uploads.UploadedFile", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="task_attempts",
+    )  # fmt: skip
     task_id = models.CharField(max_length=255, db_index=True)
     task_name = models.CharField(max_length=255)
     stage = models.CharField(max_length=16, blank=True)

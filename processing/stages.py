@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from celery import Task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection
 
 from uploads.models import Stage, StageStatus, UploadedFile
-from uploads.state import owner_token, stage_claim, stage_finish, stage_heartbeat, stage_retry, stages_skip_after
+from uploads.state import owner_token, stage_claim, stage_finish, stage_retry, stages_skip_after
 
 from .errors import PERMANENT_ERRORS, TRANSIENT_ERRORS, NothingToDo
+from .heartbeat import HEARTBEATS
 from .models import DeadLetter
 
 logger = logging.getLogger(__name__)
@@ -61,46 +59,22 @@ def _stop_chain(task: Task) -> None:
     task.request.chain = None
 
 
-@contextmanager
-def _heartbeat(upload_id: int, stage: str, owner: str) -> Iterator[None]:
-    """Touch the stage's heartbeat every PIPELINE_HEARTBEAT_SECONDS while the service runs, so the
-    watchdog can tell a long job from a dead worker."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while not stop.wait(settings.PIPELINE_HEARTBEAT_SECONDS):
-                stage_heartbeat(upload_id, stage, owner=owner)
-        finally:
-            connection.close()  # this thread's own database connection
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{stage}-{upload_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
 def run_stage(
     task: Task, stage: str, upload_id: int, service: Callable[[UploadedFile], dict[str, Any]]
 ) -> dict[str, Any]:
     phrase = PHRASES[Stage(stage)]
-    upload = UploadedFile.objects.filter(pk=upload_id).first()
-    if upload is None:
-        logger.warning("uploaded_file_id: %s no longer exists; skipping", upload_id)
-        _stop_chain(task)
-        return {"uploaded_file_id": upload_id, "outcome": "missing"}
     if not stage_claim(upload_id, stage):
-        upload.refresh_from_db()
-        logger.info("%s not started uploaded_file_id: %s: stage is %s", phrase, upload_id, upload.stage_status(stage))
         _stop_chain(task)
+        upload = UploadedFile.objects.filter(pk=upload_id).first()
+        if upload is None:
+            logger.warning("uploaded_file_id: %s no longer exists; skipping", upload_id)
+            return {"uploaded_file_id": upload_id, "outcome": "missing"}
+        logger.info("%s not started uploaded_file_id: %s: stage is %s", phrase, upload_id, upload.stage_status(stage))
         return {"uploaded_file_id": upload_id, "outcome": "not-claimed", "status": upload.stage_status(stage)}
     started = time.monotonic()
     try:
-        upload.refresh_from_db()
-        with _heartbeat(upload_id, stage, owner_token()):
+        upload = UploadedFile.objects.get(pk=upload_id)
+        with HEARTBEATS.beating(upload_id, stage, owner_token()):
             result = service(upload)
     except NothingToDo as exc:
         stage_finish(upload_id, stage, status=StageStatus.SKIPPED, error=str(exc))

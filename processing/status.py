@@ -47,7 +47,7 @@ def upload_history(upload: UploadedFile) -> dict[str, Any]:
             "celery_state": result.status if result else None,
             "worker": getattr(result, "worker", None),
         }
-    attempts = TaskAttempt.objects.filter(upload_ref=upload.pk).order_by("created_at", "id")
+    attempts = TaskAttempt.objects.filter(upload_id=upload.pk).order_by("created_at", "id")
     dead = DeadLetter.objects.filter(upload_id=upload.pk)
     return {
         **upload_summary(upload),

@@ -13,10 +13,13 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -24,6 +27,19 @@ from .models import Stage, StageStatus, UploadedFile
 
 CLAIMABLE = (StageStatus.PENDING, StageStatus.QUEUED)
 OPEN = (StageStatus.PENDING, StageStatus.QUEUED, StageStatus.RUNNING)
+
+
+@contextmanager
+def relaxed_durability() -> Iterator[None]:
+    """A transaction whose commit does not wait for PostgreSQL's WAL flush (~4 ms a commit on these
+    machines). For writes that are safe to lose in a database crash: a lost claim or heartbeat is
+    redone by redelivery or the watchdog; a lost lifecycle record is only bookkeeping. Stage ends and
+    results stay fully durable."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 def owner_token() -> str:
@@ -79,9 +95,10 @@ def _owner_gone(owner: str, heartbeat_at: Any) -> bool:
 def stage_claim(upload_id: int, stage: str) -> bool:
     """queued -> running, or take over a running claim whose owner is gone. False otherwise."""
     now, owner = timezone.now(), owner_token()
-    claimed = UploadedFile.objects.filter(
-        pk=upload_id, cancel_requested_at__isnull=True, **{f"{stage}_status__in": CLAIMABLE}
-    ).update(**_claim_changes(stage, now, owner))
+    with relaxed_durability():
+        claimed = UploadedFile.objects.filter(
+            pk=upload_id, cancel_requested_at__isnull=True, **{f"{stage}_status__in": CLAIMABLE}
+        ).update(**_claim_changes(stage, now, owner))
     if claimed:
         return True
     row = (

@@ -154,7 +154,7 @@ def test_periodic_tasks_are_registered_once_and_admin_edits_survive() -> None:
 
 def test_pipeline_status_lists_and_explains(video: UploadedFile) -> None:
     TaskAttempt.objects.create(
-        upload=video, upload_ref=video.pk, task_id=video.transcription_task_id,
+        upload=video, task_id=video.transcription_task_id,
         task_name="processing.tasks.transcribe_and_save_async", stage="transcription", event="started",
         hostname="w@h",
     )  # fmt: skip
