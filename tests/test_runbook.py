@@ -47,12 +47,12 @@ def test_the_runbook_has_local_commands_for_every_operation() -> None:
 
 def test_every_local_runbook_command_succeeds(stack: Stack, speech_video: Path) -> None:
     worker = stack.worker("runbook-worker")
-    out = stack.manage("process_file", str(speech_video), "--timeout", "240", timeout=300)
-    upload_id = int(re.search(r"Uploaded #(\d+)", out).group(1))  # type: ignore[union-attr]
-    assert UploadedFile.objects.get(pk=upload_id).is_finished
-    values = {"<task_id>": str(uuid.uuid4()), "<id>": str(upload_id), "path/to/video.mp4": str(speech_video)}
     ran, shutdown = [], []
     try:
+        out = stack.manage("process_file", str(speech_video), "--timeout", "240", timeout=300)
+        upload_id = int(re.search(r"Uploaded #(\d+)", out).group(1))  # type: ignore[union-attr]
+        assert UploadedFile.objects.get(pk=upload_id).is_finished
+        values = {"<task_id>": str(uuid.uuid4()), "<id>": str(upload_id), "path/to/video.mp4": str(speech_video)}
         for command in runbook_commands():
             if any(marker in command for marker in LONG_RUNNING):
                 continue

@@ -1,0 +1,90 @@
+"""The production compose file: its shape is checked always; `docker compose config` validates it
+where the compose plugin is installed (no Docker engine is needed for that)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "docker-compose.yml"
+QUEUES = {"transcription": 1, "analysis": 4, "hls": 1, "default": 2}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return data
+
+
+def test_one_worker_per_queue_with_its_concurrency_and_statedb(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for queue, concurrency in QUEUES.items():
+        command = services[f"worker-{queue}"]["command"]
+        assert f"-Q {queue} " in command
+        assert f"--concurrency={concurrency}" in command
+        assert "--statedb=/app/var/celery/" in command
+        assert "celery-state:/app/var/celery" in services[f"worker-{queue}"]["volumes"]
+
+
+def test_exactly_one_beat_and_the_supporting_services(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert [name for name, s in services.items() if " beat" in str(s.get("command", ""))] == ["beat"]
+    assert "--maxmemory-policy" in services["redis"]["command"]
+    assert "noeviction" in services["redis"]["command"]
+    assert "--appendonly" in services["redis"]["command"]
+    assert "--basic-auth=${FLOWER_BASIC_AUTH:?" in services["flower"]["command"]
+    assert "gunicorn" in services["web"]["command"]
+
+
+def test_services_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("postgres", "redis", "web", "flower", *(f"worker-{q}" for q in QUEUES)):
+        assert "healthcheck" in services[name], name
+    for name in ("web", "beat", *(f"worker-{q}" for q in QUEUES)):
+        conditions = {dep: spec["condition"] for dep, spec in services[name]["depends_on"].items()}
+        assert conditions["postgres"] == "service_healthy", name
+        assert conditions["redis"] == "service_healthy", name
+
+
+def test_gpu_profile_reserves_an_nvidia_device_with_the_video_capability(compose: dict[str, Any]) -> None:
+    gpu = compose["services"]["worker-gpu"]
+    assert gpu["profiles"] == ["gpu"]
+    assert gpu["environment"]["NVIDIA_DRIVER_CAPABILITIES"] == "compute,utility,video"
+    device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
+    assert device["driver"] == "nvidia"
+    assert "video" in device["capabilities"]
+
+
+def test_secrets_come_from_the_env_file_without_defaults(compose: dict[str, Any]) -> None:
+    text = COMPOSE.read_text()
+    for name in ("POSTGRES_PASSWORD", "POSTGRES_USER", "FLOWER_BASIC_AUTH"):
+        assert re.search(r"\$\{" + name + r":\?", text), name
+    assert "DJANGO_SECRET_KEY" not in text  # only in .env (env_file, required)
+    assert compose["x-app"]["env_file"][0]["required"] is True
+
+
+def test_every_container_the_runbook_names_exists(compose: dict[str, Any]) -> None:
+    names = {s.get("container_name") for s in compose["services"].values()}
+    runbook = (ROOT / "docs" / "worker_ops.md").read_text()
+    mentioned = set(re.findall(r"mediapipe-[a-z]+(?:-[a-z]+)*\b(?!-<)", runbook))  # "-<queue>" is a pattern
+    assert mentioned <= names, mentioned - names
+
+
+def test_docker_compose_config_validates(tmp_path: Path) -> None:
+    docker = shutil.which("docker")
+    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
+        pytest.skip("the docker compose plugin is not installed here")
+    env = tmp_path / ".env"
+    env.write_text((ROOT / ".env.example").read_text())
+    done = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "--env-file", str(env), "--profile", "gpu", "config", "--quiet"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
