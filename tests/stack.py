@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import ROOT, WorkerHandle, start_worker, worker_env
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -30,7 +30,7 @@ class Stack:
     """A private redis-server (append-only, as in production) and the environment to reach it."""
 
     def __init__(self, workdir: Path) -> None:
-        self.workdir, self.port = workdir, _free_port()
+        self.workdir, self.port = workdir, free_port()
         self.env = worker_env(
             CELERY_BROKER_URL=f"redis://127.0.0.1:{self.port}/0",
             PIPELINE_QUEUED_STALE_SECONDS="5",

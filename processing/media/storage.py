@@ -29,10 +29,13 @@ def publish_dir(storage: Storage, local_dir: str, prefix: str) -> list[str]:
 
 
 def delete_prefix(storage: Storage, prefix: str) -> None:
-    """Delete everything stored under `prefix/`."""
-    if not prefix or not storage.exists(prefix):
+    """Delete everything stored under `prefix/` (object stores have no folders to ask exists() about)."""
+    if not prefix:
         return
-    dirs, files = storage.listdir(prefix)
+    try:
+        dirs, files = storage.listdir(prefix)
+    except FileNotFoundError:
+        return
     for filename in files:
         storage.delete(f"{prefix}/{filename}")
     for dirname in dirs:
