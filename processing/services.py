@@ -34,8 +34,21 @@ def transcription_run(upload: UploadedFile) -> dict[str, Any]:
     upload.transcript_segments = result.segments
     upload.transcript_text = result.text
     upload.language = result.language
-    upload.save(update_fields=["transcript_segments", "transcript_text", "language"])
-    return {"segments": len(result.segments), "language": result.language, "duration": result.duration}
+    upload.language_probability = result.language_probability
+    upload.transcription_engine, upload.transcription_model = result.engine, result.model
+    upload.transcription_seconds = round(result.seconds, 3)
+    upload.save(
+        update_fields=[
+            "transcript_segments", "transcript_text", "language", "language_probability",
+            "transcription_engine", "transcription_model", "transcription_seconds",
+        ]
+    )  # fmt: skip
+    return {
+        "engine": result.engine,
+        "segments": len(result.segments),
+        "language": result.language,
+        "rtf": round(result.seconds / result.duration, 3) if result.duration else None,
+    }
 
 
 def analysis_run(upload: UploadedFile) -> dict[str, Any]:

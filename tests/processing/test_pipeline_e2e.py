@@ -45,6 +45,10 @@ def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_
     recall = sum(word in heard for word in spoken) / len(spoken)
     assert recall >= 0.8, (recall, upload.transcript_text)
     assert upload.language == "en"
+    assert upload.transcription_engine == "faster-whisper"
+    assert upload.transcription_seconds is not None
+    assert upload.transcription_seconds > 0
+    assert all(isinstance(s.get("words"), list) for s in upload.transcript_segments)  # word timings kept
     assert all(s["end"] > s["start"] >= 0 for s in upload.transcript_segments)
 
     # The analysis is non-empty and made of the transcript's own sentences.
