@@ -143,17 +143,22 @@ def _write_subtitles(out_dir: str, segments: list[dict[str, object]], language: 
         fh.write(master)
 
 
-def poster_command(source: str, dest: str, duration: float) -> list[str]:
+def poster_command(source: str, dest: str, duration: float, *, keyframes_only: bool = True) -> list[str]:
     # Seek a tenth in (past fades from black and title cards), then let the thumbnail filter pick
-    # the most representative of the next 60 frames.
+    # the most representative of the next frames. Keyframes only is ~3x cheaper (0.40 -> 0.14 s for
+    # 60 s of 720p here, most of the stage's own overhead); a short clip may have no keyframe after
+    # the seek point, and then every frame is decoded.
     seek = f"{min(duration * 0.1, 30.0):.3f}"
+    skip, frames = (["-skip_frame", "nokey"], 8) if keyframes_only else ([], 60)
     return [
-        "ffmpeg", "-v", "error", "-y", "-ss", seek, "-i", source,
-        "-vf", "thumbnail=60,scale=-2:'min(720,ih)'", "-frames:v", "1", "-q:v", "3", dest,
+        "ffmpeg", "-v", "error", "-y", *skip, "-ss", seek, "-i", source,
+        "-vf", f"thumbnail={frames},scale=-2:'min(720,ih)'", "-frames:v", "1", "-q:v", "3", dest,
     ]  # fmt: skip
 
 
 def make_poster(source: str, dest: str, duration: float) -> None:
-    run_tool(poster_command(source, dest, duration), timeout=120)
-    if not os.path.exists(dest) or os.path.getsize(dest) == 0:
-        raise MediaToolError("ffmpeg wrote no poster frame")
+    for keyframes_only in (True, False):
+        run_tool(poster_command(source, dest, duration, keyframes_only=keyframes_only), timeout=120)
+        if os.path.exists(dest) and os.path.getsize(dest) > 0:
+            return
+    raise MediaToolError("ffmpeg wrote no poster frame")
