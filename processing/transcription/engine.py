@@ -70,6 +70,20 @@ def clear_models() -> None:
         _models.clear()
 
 
+def _forward_only(on_progress: ProgressCallback | None) -> ProgressCallback | None:
+    """Progress never goes backwards, even when a model emits segments out of order."""
+    if on_progress is None:
+        return None
+    furthest = [0.0]
+
+    def report(seconds: float) -> None:
+        if seconds > furthest[0]:
+            furthest[0] = seconds
+            on_progress(seconds)
+
+    return report
+
+
 def transcribe(audio: str | IO[bytes], *, on_progress: ProgressCallback | None = None) -> Transcript:
     """Transcribe a path or binary file object with the configured engine.
 
@@ -81,6 +95,7 @@ def transcribe(audio: str | IO[bytes], *, on_progress: ProgressCallback | None =
     check_spec(spec)  # the same check as at worker start: the stage fails with its message
     model = get_model(spec)
     check_loaded_model(spec, model)
+    on_progress = _forward_only(on_progress)
     if spec.engine == OPENAI_WHISPER:
         result = backend_openai.run(model, audio, spec, on_progress)
     else:

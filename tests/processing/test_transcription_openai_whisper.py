@@ -1,0 +1,169 @@
+"""openai-whisper's load-and-decode path, on a tiny checkpoint with random weights that the test builds.
+
+Random weights decode garbage, so only the structure is checked. Decoding is made cheap (one temperature,
+no conditioning, 32 tokens per window) through the engine's DECODE_OPTIONS, as production keeps
+whisper's defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import whisper
+from django.test import override_settings
+from whisper.model import ModelDimensions, Whisper
+
+from processing.media.samples import speech_wav
+from processing.transcription import backend_openai, engine
+from processing.transcription.engine import TranscriptionConfigError, check_configuration, transcribe
+
+ENGLISH_ONLY_VOCABULARY = 51864  # 51865 would be the multilingual tokenizer
+CHEAP_DECODING = {
+    "temperature": 0.0,
+    "condition_on_previous_text": False,
+    "no_speech_threshold": None,
+    "compression_ratio_threshold": None,
+    "logprob_threshold": None,
+    "sample_len": 32,
+}
+
+
+def openai_whisper(model: Path, **changes: Any) -> override_settings:
+    settings = {
+        "TRANSCRIPTION_ENGINE": "openai-whisper",
+        "WHISPER_MODEL": str(model),
+        "WHISPER_DEVICE": "cpu",
+        "WHISPER_COMPUTE_TYPE": "default",
+        "WHISPER_BEAM_SIZE": 1,
+        "WHISPER_LANGUAGE": "en",
+        "WHISPER_ALLOW_DOWNLOAD": False,
+        "WHISPER_VAD": False,
+        "WHISPER_WORD_TIMESTAMPS": True,
+    }
+    return override_settings(**{**settings, **changes})
+
+
+def save_random_checkpoint(path: Path) -> Path:
+    dims = ModelDimensions(
+        n_mels=80,
+        n_audio_ctx=1500,
+        n_audio_state=64,
+        n_audio_head=2,
+        n_audio_layer=1,
+        n_vocab=ENGLISH_ONLY_VOCABULARY,
+        n_text_ctx=448,
+        n_text_state=64,
+        n_text_head=2,
+        n_text_layer=1,
+    )
+    torch.manual_seed(0)
+    torch.save({"dims": asdict(dims), "model_state_dict": Whisper(dims).state_dict()}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("checkpoints")
+
+
+@pytest.fixture(scope="module")
+def english_checkpoint(checkpoints: Path) -> Path:
+    return save_random_checkpoint(checkpoints / "random-tiny.en.pt")
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("speech") / "short.wav"
+    speech_wav(str(path), "Welcome to the weekly operations meeting.")  # about 2.5 s
+    return path
+
+
+@pytest.fixture
+def cheap_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in CHEAP_DECODING.items():
+        monkeypatch.setitem(backend_openai.DECODE_OPTIONS, key, value)
+
+
+@pytest.fixture
+def load_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = whisper.load_model
+
+    def spy(name: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(whisper, "load_model", spy)
+    engine.clear_models()
+    return calls
+
+
+@pytest.mark.usefixtures("cheap_decoding")
+def test_loads_a_checkpoint_and_decodes_a_file_object(
+    english_checkpoint: Path, speech: Path, load_calls: list[str]
+) -> None:
+    progress: list[float] = []
+    with openai_whisper(english_checkpoint), open(speech, "rb") as audio:
+        result = transcribe(audio, on_progress=progress.append)
+    assert load_calls == [str(english_checkpoint)]
+    assert result.engine == "openai-whisper"
+    assert result.model == str(english_checkpoint)
+    assert result.language == "en"
+    assert result.language_probability == 1.0
+    assert 2 < result.duration < 5
+    assert isinstance(result.segments, list)
+    for segment in result.segments:
+        assert segment["start"] <= segment["end"]
+        assert isinstance(segment["text"], str)
+        for word in segment.get("words", []):
+            assert set(word) == {"start", "end", "word", "probability"}
+            assert word["start"] <= word["end"]
+    assert progress == sorted(progress)
+
+
+@pytest.mark.usefixtures("cheap_decoding")
+def test_a_warm_process_reuses_the_model(english_checkpoint: Path, speech: Path, load_calls: list[str]) -> None:
+    # (VAD clipping is not exercised here: with random weights whisper's clip_timestamps loop need not
+    # advance, and it hung this test; faster-whisper's VAD is tested with the real model.)
+    with openai_whisper(english_checkpoint, WHISPER_WORD_TIMESTAMPS=False, WHISPER_LANGUAGE="auto"):
+        plain = transcribe(str(speech))
+        clipped = transcribe(str(speech))
+    assert load_calls == [str(english_checkpoint)]
+    assert plain.language == clipped.language == "en"  # English-only: no detection needed
+    for segment in plain.segments + clipped.segments:
+        assert "words" not in segment
+        assert segment["start"] <= segment["end"]
+
+
+def test_a_language_with_an_english_only_name_is_refused_before_loading(
+    english_checkpoint: Path, load_calls: list[str]
+) -> None:
+    with openai_whisper(english_checkpoint, WHISPER_LANGUAGE="ja"):
+        with pytest.raises(TranscriptionConfigError, match="WHISPER_LANGUAGE=ja needs a multilingual model"):
+            check_configuration()
+        with pytest.raises(TranscriptionConfigError, match="English-only"):
+            transcribe("unused.wav")
+    assert load_calls == []
+
+
+def test_the_loaded_model_catches_an_english_only_model_its_name_hides(
+    checkpoints: Path, speech: Path, load_calls: list[str]
+) -> None:
+    unnamed = save_random_checkpoint(checkpoints / "random-tiny.pt")
+    with openai_whisper(unnamed, WHISPER_LANGUAGE="ja"):
+        check_configuration()  # the name does not tell
+        with pytest.raises(TranscriptionConfigError, match="English-only"):
+            transcribe(str(speech))
+    assert load_calls == [str(unnamed)]
+
+
+def test_a_compute_type_openai_whisper_lacks_is_refused(english_checkpoint: Path) -> None:
+    with (
+        openai_whisper(english_checkpoint, WHISPER_COMPUTE_TYPE="int8"),
+        pytest.raises(TranscriptionConfigError, match="WHISPER_COMPUTE_TYPE"),
+    ):
+        check_configuration()
