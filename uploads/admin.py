@@ -24,9 +24,16 @@ from processing.pipeline import first_unsucceeded_stage, pipeline_cancel, pipeli
 from .models import Stage, StageStatus, UploadedFile
 from .services import upload_create, upload_delete, upload_validate
 
+
+def _plain_text(segments: list[dict[str, Any]]) -> str:
+    return "\n".join(str(s["text"]) for s in segments) + "\n"
+
+
+# Transcript exports offered on an upload's admin page.
 SUBTITLE_FORMATS: dict[str, tuple[Callable[[list[dict[str, Any]]], str], str]] = {
     "vtt": (to_webvtt, "text/vtt; charset=utf-8"),
     "srt": (to_srt, "application/x-subrip; charset=utf-8"),
+    "txt": (_plain_text, "text/plain; charset=utf-8"),
 }
 BADGE_COLOURS = {
     StageStatus.SUCCEEDED: "#1a7f37",

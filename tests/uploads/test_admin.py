@@ -81,3 +81,29 @@ def test_adding_media_in_admin_creates_a_queued_upload(admin_client: Client, spe
     assert created.original_name == "talk.m4a"
     assert created.transcription_status == StageStatus.QUEUED
     assert created.hls_status == StageStatus.SKIPPED
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type", "expected"),
+    [
+        ("vtt", "text/vtt", "WEBVTT\n\n1\n00:00:00.000 --> 00:00:02.500\nThe build is broken.\n"),
+        ("srt", "application/x-subrip", "1\n00:00:00,000 --> 00:00:02,500\nThe build is broken.\n"),
+        ("txt", "text/plain", "The build is broken.\n"),
+    ],
+)
+def test_transcript_exports_download_from_admin(
+    admin_client: Client, finished_upload: UploadedFile, fmt: str, content_type: str, expected: str
+) -> None:
+    url = reverse("admin:uploads_uploadedfile_subtitles", args=[finished_upload.pk, fmt])
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith(content_type)
+    assert f'filename="standup.{fmt}"' in response["Content-Disposition"]
+    assert response.content.decode().startswith(expected)
+    page = admin_client.get(reverse("admin:uploads_uploadedfile_change", args=[finished_upload.pk])).content.decode()
+    assert url in page
+
+
+def test_exports_need_a_staff_login(client: Client, finished_upload: UploadedFile) -> None:
+    response = client.get(reverse("admin:uploads_uploadedfile_subtitles", args=[finished_upload.pk, "vtt"]))
+    assert response.status_code == 302
