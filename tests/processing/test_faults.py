@@ -9,7 +9,6 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from processing import tasks
 from processing.media.samples import SAMPLE_SPEECH, speech_video
 from processing.models import TaskAttempt
 from tests.conftest import WorkerHandle, wait_until_finished
+from tests.stack import wait_for
 from uploads.models import StageStatus, UploadedFile
 from uploads.services import upload_create
 
@@ -33,16 +33,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def _upload(path: Path, name: str | None = None) -> UploadedFile:
     with path.open("rb") as fh:
         return upload_create(file=File(fh, name=path.name), original_name=name or path.name)
-
-
-def _wait(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _status(upload_id: int, stage: str) -> str:
@@ -77,8 +67,8 @@ def test_a_sigkill_of_the_pool_child_mid_transcription_still_ends_succeeded_once
     celery_worker_process: WorkerHandle, long_speech_video: Path
 ) -> None:
     upload = _upload(long_speech_video)
-    _wait(lambda: _status(upload.pk, "transcription") == StageStatus.RUNNING, 60, "transcription to start")
-    active = _wait(
+    wait_for(lambda: _status(upload.pk, "transcription") == StageStatus.RUNNING, 60, "transcription to start")
+    active = wait_for(
         lambda: [
             t for tasks_ in (app.control.inspect(destination=[celery_worker_process.nodename]).active() or {}).values()
             for t in tasks_ if t["id"] == upload.transcription_task_id
@@ -110,8 +100,8 @@ def test_c_the_same_stage_delivered_twice_at_once_gives_one_output(
     for _ in range(2):  # two deliveries of one message, as Redis does after a visibility timeout
         tasks.generate_hls_async.apply_async(args=[upload.pk], task_id=upload.hls_task_id)
 
-    _wait(lambda: _status(upload.pk, "hls") == StageStatus.SUCCEEDED, 180, "HLS to finish")
-    _wait(lambda: TaskAttempt.objects.filter(task_id=upload.hls_task_id, event="ignored").exists(), 30, "the twin")
+    wait_for(lambda: _status(upload.pk, "hls") == StageStatus.SUCCEEDED, 180, "HLS to finish")
+    wait_for(lambda: TaskAttempt.objects.filter(task_id=upload.hls_task_id, event="ignored").exists(), 30, "the twin")
 
     events = list(TaskAttempt.objects.filter(task_id=upload.hls_task_id).values_list("event", flat=True))
     assert events.count("succeeded") == 1
@@ -131,12 +121,12 @@ def test_e_the_soft_time_limit_in_hls_fails_the_stage_and_removes_scratch(
     )
     tasks.generate_hls_async.apply_async(args=[upload.pk], task_id=upload.hls_task_id, soft_time_limit=3, time_limit=60)
 
-    _wait(lambda: _status(upload.pk, "hls") == StageStatus.FAILED, 60, "the soft time limit")
+    wait_for(lambda: _status(upload.pk, "hls") == StageStatus.FAILED, 60, "the soft time limit")
 
     done = UploadedFile.objects.get(pk=upload.pk)
     assert "soft time limit of 3 s" in done.hls_error
     assert done.hls_master == ""
-    _wait(lambda: not glob.glob(f"{tempfile.gettempdir()}/hls-{upload.pk}-*"), 10, "scratch removal")
+    wait_for(lambda: not glob.glob(f"{tempfile.gettempdir()}/hls-{upload.pk}-*"), 10, "scratch removal")
 
 
 # (f) ------------------------------------------------------------------------------------------
