@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 
-.PHONY: help run test lint typecheck pytest bootstrap bootstrap-dev bench
+.PHONY: help run test lint typecheck pytest bootstrap bootstrap-dev
 
 help:
 	@echo "make run   - install what is missing, start Redis/worker/beat/web, process a sample video"

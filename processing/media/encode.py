@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .encoders import nvenc_probe
-from .hls import LIBX264, NVENC, HlsJob, Rung, build_hls_command, plan_renditions
+from .hls import LIBX264, NVENC, HlsJob, Rung, build_hls_command, plan_renditions, video_variants_first
 from .probe import InvalidMedia, MediaInfo, probe_file
 from .runner import MediaToolError, run_ffmpeg, run_tool
 from .subtitles import add_subtitles_to_master, language_name, subtitle_playlist, to_webvtt
@@ -119,7 +119,12 @@ def _job(source: str, out_dir: str, info: MediaInfo, options: HlsOptions, encode
 def _encode(job: HlsJob, expected: float, stall_seconds: float, on_progress: Callable[[float], None] | None) -> None:
     os.makedirs(job.out_dir)
     run_ffmpeg(build_hls_command(job), on_progress=on_progress, stall_seconds=stall_seconds)
-    duration = probe_file(os.path.join(job.out_dir, MASTER)).duration
+    master = os.path.join(job.out_dir, MASTER)
+    with open(master, encoding="utf-8") as fh:
+        text = video_variants_first(fh.read())
+    with open(master, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    duration = probe_file(master).duration
     if abs(duration - expected) > DURATION_TOLERANCE:
         raise MediaToolError(
             f"HLS output lasts {duration:.2f} s but the source lasts {expected:.2f} s: "

@@ -137,3 +137,23 @@ def build_hls_command(job: HlsJob) -> list[str]:
     out = ffmpeg.output(*outputs, f"{job.out_dir}/%v/index.m3u8", **options)
     args: list[str] = out.global_args("-hide_banner", "-nostats", "-progress", "pipe:1", "-y").compile()
     return args
+
+
+def video_variants_first(master: str) -> str:
+    """ffmpeg lists the shared audio rendition first, as an audio-only variant; players start with
+    the first variant listed, so move audio-only variants after every video variant."""
+    lines = master.splitlines()
+    head: list[str] = []
+    variants: list[tuple[str, str]] = []
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("#EXT-X-STREAM-INF") and i + 1 < len(lines):
+            variants.append((lines[i], lines[i + 1]))
+            i += 2
+        else:
+            if lines[i].strip():
+                head.append(lines[i])
+            i += 1
+    ordered = sorted(variants, key=lambda v: "RESOLUTION=" not in v[0])  # stable: video keeps its order
+    body = [line for variant in ordered for line in (*variant, "")]
+    return "\n".join([*head, "", *body]).rstrip("\n") + "\n"

@@ -13,6 +13,7 @@ from processing.media.hls import (
     build_hls_command,
     parse_ladder,
     plan_renditions,
+    video_variants_first,
 )
 
 LADDER = parse_ladder(["1080:5000:128", "720:2800:128", "480:1400:96", "360:800:96"])
@@ -102,3 +103,18 @@ def test_source_without_audio_maps_video_only() -> None:
 def test_unknown_frame_rate_adds_no_fps_filter() -> None:
     args = build_hls_command(_job(fps=None))
     assert args[args.index("-filter_complex") + 1].startswith("[0:v]split=2")
+
+
+def test_the_audio_only_variant_is_listed_after_the_video_variants() -> None:
+    master = (
+        "#EXTM3U\n#EXT-X-VERSION:7\n"
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_audio",NAME="audio_0",DEFAULT=YES,URI="audio/index.m3u8"\n'
+        '#EXT-X-STREAM-INF:BANDWIDTH=105600,CODECS="mp4a.40.2",AUDIO="group_audio"\naudio/index.m3u8\n\n'
+        '#EXT-X-STREAM-INF:BANDWIDTH=985600,RESOLUTION=640x360,CODECS="avc1.42c01e,mp4a.40.2"\n360p/index.m3u8\n\n'
+        '#EXT-X-STREAM-INF:BANDWIDTH=545600,RESOLUTION=426x240,CODECS="avc1.42c015,mp4a.40.2"\n240p/index.m3u8\n'
+    )
+    reordered = video_variants_first(master)
+    uris = [line for line in reordered.splitlines() if line and not line.startswith("#")]
+    assert uris == ["360p/index.m3u8", "240p/index.m3u8", "audio/index.m3u8"]
+    assert reordered.splitlines()[:3] == master.splitlines()[:3]
+    assert video_variants_first(reordered) == reordered
