@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from uploads.models import MediaKind, Stage, StageStatus, UploadedFile
-from uploads.state import stage_cancel, stage_finish, stage_queue
+from uploads.state import stage_cancel, stage_finish, stages_queue
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +56,8 @@ def pipeline_resume(upload: UploadedFile, *, from_stage: str, reset_attempts: bo
         raise ValueError(
             f"stage {from_stage!r} does not apply to this {upload.media_kind} upload; choose from {stages}"
         )
-    if upload.cancel_requested_at is not None:
-        UploadedFile.objects.filter(pk=upload.pk).update(cancel_requested_at=None)
     task_ids = {stage: uuid() for stage in stages[stages.index(from_stage) :]}
-    for stage, task_id in task_ids.items():
-        reset = reset_attempts or stage != from_stage
-        stage_queue(upload.pk, stage, task_id=task_id, reset_attempts=reset)
+    stages_queue(upload.pk, task_ids, keep_attempts_of=None if reset_attempts else from_stage)
     upload_id = upload.pk
     transaction.on_commit(lambda: _send(upload_id, task_ids))
     return list(task_ids.values())

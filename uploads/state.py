@@ -35,7 +35,7 @@ def relaxed_durability() -> Iterator[None]:
     machines). For writes that are safe to lose in a database crash: a lost claim or heartbeat is
     redone by redelivery or the watchdog; a lost lifecycle record is only bookkeeping. Stage ends and
     results stay fully durable."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a transaction: join it, no savepoint round trips
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
@@ -55,14 +55,29 @@ def _move(
     return UploadedFile.objects.filter(pk=upload_id, **conditions).update(**updates) == 1
 
 
+def _queued(stage: str, task_id: str, *, reset_attempts: bool) -> dict[str, Any]:
+    changes: dict[str, Any] = {
+        "status": StageStatus.QUEUED, "task_id": task_id, "error": "", "started_at": None, "finished_at": None,
+        "progress": 0.0, "heartbeat_at": None, "claimed_by": "",
+    }  # fmt: skip
+    if reset_attempts:
+        changes["attempts"] = 0
+    return {f"{stage}_{key}": value for key, value in changes.items()}
+
+
 def stage_queue(upload_id: int, stage: str, *, task_id: str, reset_attempts: bool = True) -> bool:
-    """Any state -> queued under a new task id (a new upload, a reprocess, a recovery)."""
-    attempts: dict[str, Any] = {"attempts": 0} if reset_attempts else {}
-    return _move(
-        upload_id, stage, allowed=tuple(StageStatus.values),
-        status=StageStatus.QUEUED, task_id=task_id, error="", started_at=None, finished_at=None, progress=0.0,
-        heartbeat_at=None, claimed_by="", **attempts,
-    )  # fmt: skip
+    """Any state -> queued under a new task id."""
+    return stages_queue(upload_id, {stage: task_id}, keep_attempts_of=None if reset_attempts else stage)
+
+
+def stages_queue(upload_id: int, task_ids: dict[str, str], *, keep_attempts_of: str | None = None) -> bool:
+    """Several stages -> queued under new task ids, and the cancel flag cleared, in one UPDATE (a new
+    upload, a reprocess, a recovery). `keep_attempts_of` keeps that stage's attempt count (the
+    watchdog's bound)."""
+    changes: dict[str, Any] = {"cancel_requested_at": None}
+    for stage, task_id in task_ids.items():
+        changes.update(_queued(stage, task_id, reset_attempts=stage != keep_attempts_of))
+    return UploadedFile.objects.filter(pk=upload_id).update(**changes) == 1
 
 
 def stage_cancel(upload_id: int, stage: str) -> bool:
