@@ -66,6 +66,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Serve MEDIA_URL from Django (development, tests, `make run`); production serves media from the
+# object store or a web server in front of gunicorn.
+SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=DEBUG)
+LOGIN_REDIRECT_URL = "/"
+
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES: dict[str, dict[str, Any]] = {

@@ -1,0 +1,244 @@
+"""Pages over uploads: the list, the upload form, the detail page with live status and the HLS
+player, and media serving for development and tests. Thin over uploads.services."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.static import serve
+
+from .forms import UploadForm
+from .models import TERMINAL_STATUSES, Stage, StageStatus, UploadedFile
+from .services import upload_create
+
+logger = logging.getLogger(__name__)
+
+# HLS players and browsers check these; Python's mimetypes does not know all of them.
+MEDIA_CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m4s": "video/iso.segment",
+    ".vtt": "text/vtt",
+    ".mp4": "video/mp4",
+}
+for _extension, _content_type in MEDIA_CONTENT_TYPES.items():
+    mimetypes.add_type(_content_type, _extension)
+
+# A multipart body is the file plus boundaries, part headers and the CSRF field.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+UPLOADS_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class StageView:
+    name: str
+    label: str
+    status: str
+    progress: float
+    error: str
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def badge(self) -> str:
+        return f"{self.status} {self.progress:.0f}%" if self.status == StageStatus.RUNNING else self.status
+
+
+@dataclass(frozen=True)
+class TimedText:
+    start: float
+    text: str
+
+    @property
+    def seek(self) -> str:
+        return f"{self.start:.3f}"  # never localised: JS parses it
+
+    @property
+    def label(self) -> str:
+        minutes, seconds = divmod(int(self.start), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024**2:.1f} MB"
+
+
+def _visible_uploads(request: HttpRequest) -> QuerySet[UploadedFile]:
+    """Staff see every upload; everyone else only their own."""
+    uploads = UploadedFile.objects.all()
+    if getattr(request.user, "is_staff", False):
+        return uploads
+    return uploads.filter(uploader_id=request.user.pk)
+
+
+def _stages(upload: UploadedFile) -> list[StageView]:
+    return [
+        StageView(
+            name=stage.value,
+            label=stage.label,
+            status=upload.stage_status(stage),
+            progress=float(getattr(upload, f"{stage}_progress") or 0),
+            error=getattr(upload, f"{stage}_error"),
+        )
+        for stage in Stage
+    ]
+
+
+def _timed(items: list[dict[str, Any]]) -> list[TimedText]:
+    return [TimedText(start=float(item.get("start") or 0), text=str(item.get("text", ""))) for item in items]
+
+
+def _hls_master_url(upload: UploadedFile) -> str | None:
+    if upload.hls_status != StageStatus.SUCCEEDED or not upload.hls_master:
+        return None
+    return default_storage.url(upload.hls_master)
+
+
+def _poster_url(upload: UploadedFile) -> str | None:
+    return default_storage.url(upload.hls_poster) if upload.hls_poster else None
+
+
+def _status_payload(upload: UploadedFile) -> dict[str, Any]:
+    stages = {s.name: {"status": s.status, "progress": s.progress, "error": s.error} for s in _stages(upload)}
+    return {
+        "id": upload.pk,
+        "stages": stages,
+        "finished": upload.is_finished,
+        "hls_master_url": _hls_master_url(upload),
+        "poster_url": _poster_url(upload),
+    }
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    accept = request.headers.get("Accept", "")
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest" or "application/json" in accept
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+@login_required
+@require_GET
+def upload_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(_visible_uploads(request), UPLOADS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [(upload, _stages(upload)) for upload in page]
+    return render(request, "uploads/list.html", {"page": page, "rows": rows})
+
+
+@csrf_exempt  # checked in _upload_form, after the size check: the middleware would read the whole body first
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload_new(request: HttpRequest) -> HttpResponseBase:
+    if request.method == "POST":
+        refused = _refuse_oversize(request)
+        if refused is not None:
+            return refused
+    return _upload_form(request)
+
+
+def _refuse_oversize(request: HttpRequest) -> HttpResponse | None:
+    """413 from the declared Content-Length alone, before request.FILES spools the body to disk."""
+    declared, limit = _declared_length(request), settings.UPLOAD_MAX_BYTES
+    if declared <= limit + MULTIPART_OVERHEAD_BYTES:
+        return None
+    message = f"The upload is {_megabytes(declared)}; the limit is {_megabytes(limit)} (UPLOAD_MAX_BYTES)."
+    logger.info("Upload refused before reading: user %s sent Content-Length %s", request.user.pk, declared)
+    return _upload_error(request, UploadForm(), message, status=413)
+
+
+@csrf_protect
+def _upload_form(request: HttpRequest) -> HttpResponseBase:
+    if request.method != "POST":
+        return _render_upload_page(request, UploadForm())
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        message = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        return _upload_error(request, form, message, status=400)
+    file = form.cleaned_data["file"]
+    try:
+        upload = upload_create(file=file, original_name=file.name or "", uploader=request.user)
+    except ValidationError as exc:
+        logger.info("Upload refused: user %s, %s", request.user.pk, exc.messages)
+        return _upload_error(request, form, " ".join(exc.messages), status=400)
+    logger.info("Upload %s created by user %s", upload.pk, request.user.pk)
+    url = reverse("upload_detail", args=[upload.pk])
+    if _wants_json(request):
+        return JsonResponse({"id": upload.pk, "url": url}, status=201)
+    return redirect(url)
+
+
+def _upload_error(request: HttpRequest, form: UploadForm, message: str, *, status: int) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"error": message}, status=status)
+    return _render_upload_page(request, form, error=message, status=status)
+
+
+def _render_upload_page(request: HttpRequest, form: UploadForm, *, error: str = "", status: int = 200) -> HttpResponse:
+    context = {
+        "form": form,
+        "error": error,
+        "max_bytes": settings.UPLOAD_MAX_BYTES,
+        "max_label": _megabytes(settings.UPLOAD_MAX_BYTES),
+    }
+    return render(request, "uploads/upload.html", context, status=status)
+
+
+@login_required
+@require_GET
+def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = get_object_or_404(_visible_uploads(request), pk=pk)
+    context = {
+        "upload": upload,
+        "stages": _stages(upload),
+        "status": _status_payload(upload),
+        "segments": _timed(upload.transcript_segments or []),
+        "summary_items": _timed(upload.summary_items or []),
+        "issues": _timed(upload.issues or []),
+        "solutions": _timed(upload.solutions or []),
+    }
+    return render(request, "uploads/detail.html", context)
+
+
+@never_cache
+@login_required
+@require_GET
+def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
+    upload = get_object_or_404(_visible_uploads(request), pk=pk)
+    return JsonResponse(_status_payload(upload))
+
+
+def media_serve(request: HttpRequest, path: str) -> HttpResponseBase:
+    """MEDIA_ROOT for development and tests (SERVE_MEDIA, default DEBUG); a web server or the object
+    store serves it in production. serve() refuses paths outside MEDIA_ROOT."""
+    if not getattr(settings, "SERVE_MEDIA", settings.DEBUG):
+        raise Http404("media is not served by Django here")
+    try:
+        response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    except SuspiciousFileOperation as exc:
+        raise Http404("no such media file") from exc
+    content_type = MEDIA_CONTENT_TYPES.get(posixpath.splitext(path)[1].lower())
+    if content_type is not None and response.status_code == 200:
+        response.headers["Content-Type"] = content_type
+    return response
