@@ -175,6 +175,10 @@ def _language(model: Any, samples: Any, fp16: bool) -> tuple[str, float]:
 def _speech_clips(samples: Any) -> list[float]:
     """WHISPER_VAD for openai-whisper: faster-whisper's Silero VAD chunks as whisper's clip_timestamps."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from whisper.audio import FRAMES_PER_SECOND, HOP_LENGTH
 
+    # Whisper loops forever on a clip that ends past its last mel frame (the window it cuts is empty and
+    # the seek never moves), and VAD's last end can round past it: clamp every time to that frame.
+    last = (len(samples) // HOP_LENGTH) / FRAMES_PER_SECOND
     chunks = get_speech_timestamps(samples, VadOptions(), sampling_rate=SAMPLE_RATE)
-    return [round(chunk[key] / SAMPLE_RATE, 3) for chunk in chunks for key in ("start", "end")]
+    return [min(round(chunk[key] / SAMPLE_RATE, 3), last) for chunk in chunks for key in ("start", "end")]

@@ -71,15 +71,16 @@ def clear_models() -> None:
 
 
 def _forward_only(on_progress: ProgressCallback | None) -> ProgressCallback | None:
-    """Progress never goes backwards, even when a model emits segments out of order."""
+    """Progress never goes backwards (openai-whisper's word timing can end a segment before the previous
+    one), and is still reported once per segment."""
     if on_progress is None:
         return None
-    furthest = [0.0]
+    furthest = 0.0
 
     def report(seconds: float) -> None:
-        if seconds > furthest[0]:
-            furthest[0] = seconds
-            on_progress(seconds)
+        nonlocal furthest
+        furthest = max(furthest, seconds)
+        on_progress(furthest)
 
     return report
 

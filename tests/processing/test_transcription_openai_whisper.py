@@ -29,6 +29,9 @@ CHEAP_DECODING = {
     "compression_ratio_threshold": None,
     "logprob_threshold": None,
     "sample_len": 32,
+    # No timestamp tokens: whisper then always moves on by a whole window. With random weights a window
+    # can end on the <|0.00|> timestamp, and whisper's loop would decode that window again, forever.
+    "without_timestamps": True,
 }
 
 
@@ -126,17 +129,20 @@ def test_loads_a_checkpoint_and_decodes_a_file_object(
 
 
 @pytest.mark.usefixtures("cheap_decoding")
-def test_a_warm_process_reuses_the_model(english_checkpoint: Path, speech: Path, load_calls: list[str]) -> None:
-    # (VAD clipping is not exercised here: with random weights whisper's clip_timestamps loop need not
-    # advance, and it hung this test; faster-whisper's VAD is tested with the real model.)
+def test_a_warm_process_reuses_the_model_and_vad_clips_to_speech(
+    english_checkpoint: Path, speech: Path, load_calls: list[str]
+) -> None:
     with openai_whisper(english_checkpoint, WHISPER_WORD_TIMESTAMPS=False, WHISPER_LANGUAGE="auto"):
         plain = transcribe(str(speech))
-        clipped = transcribe(str(speech))
+        with override_settings(WHISPER_VAD=True):
+            clipped = transcribe(str(speech))
     assert load_calls == [str(english_checkpoint)]
     assert plain.language == clipped.language == "en"  # English-only: no detection needed
     for segment in plain.segments + clipped.segments:
         assert "words" not in segment
         assert segment["start"] <= segment["end"]
+    # The speech starts at once and lasts about 2.5 s: VAD clips decoding to it.
+    assert all(segment["start"] < 3 for segment in clipped.segments)
 
 
 def test_a_language_with_an_english_only_name_is_refused_before_loading(
@@ -167,3 +173,14 @@ def test_a_compute_type_openai_whisper_lacks_is_refused(english_checkpoint: Path
         pytest.raises(TranscriptionConfigError, match="WHISPER_COMPUTE_TYPE"),
     ):
         check_configuration()
+
+
+def test_vad_clips_never_end_past_the_last_mel_frame(speech: Path) -> None:
+    """Speech running to the end of the file: whisper would loop forever on a clip ending past its frames."""
+    from faster_whisper.audio import decode_audio
+
+    samples = decode_audio(str(speech), sampling_rate=16000)
+    clips = backend_openai._speech_clips(samples)
+    assert clips
+    assert clips == sorted(clips)
+    assert round(clips[-1] * 100) <= len(samples) // 160
