@@ -3,15 +3,22 @@ skipped, failed, revoked — with worker hostname and duration (seed 000's task 
 
 Hooked to Celery's signals, so the tasks themselves stay thin. A record that cannot be written
 is logged and dropped: bookkeeping must never fail the work it describes.
+
+Inside a worker's task, the records that are always followed by another write of the same task are
+held and written with it, in one statement: `started` goes with the stage's claim (or the task's
+outcome), and `queued` for the chain's next stage goes with this task's outcome. Each record keeps
+the time its event happened.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
 from celery import signals
+from django.utils import timezone
 
 from uploads.models import Stage
 from uploads.state import relaxed_durability
@@ -34,28 +41,40 @@ OUTCOME_EVENTS = {
     "superseded": TaskEvent.IGNORED,
 }
 _started: dict[str, float] = {}  # task id -> monotonic start, in the process that runs it
+_held: list[TaskAttempt] = []  # records waiting for the running task's next write, in this process
+_held_lock = threading.Lock()  # thread pools run several tasks in one process
+_running: set[str] = set()  # ids of our tasks running in this process (publishes they make are held)
 
 
 def record(
     *, task_id: str, task_name: str, event: str, args: Any = (), retries: int = 0, hostname: str = "",
-    duration: float | None = None, message: str = "",
+    duration: float | None = None, message: str = "", hold: bool = False,
 ) -> None:  # fmt: skip
+    """Write one lifecycle record, with any held ones; `hold` keeps it for the next write instead."""
     upload_id = args[0] if args and isinstance(args[0], int) else None
+    row = TaskAttempt(
+        upload_id=upload_id, task_id=task_id, task_name=task_name, stage=STAGE_OF_TASK.get(task_name, ""),
+        event=event, retries=retries, hostname=hostname or "", duration=duration, message=message[:2000],
+        created_at=timezone.now(),
+    )  # fmt: skip
+    with _held_lock:
+        _held.append(row)
+    if not hold:
+        flush()
+
+
+def flush() -> None:
+    """Write the held records now (joining the caller's transaction, if any)."""
+    with _held_lock:
+        if not _held:
+            return
+        rows = _held[:]
+        _held.clear()
     try:
         with relaxed_durability():  # bookkeeping on the hot path: see uploads.state
-            TaskAttempt.objects.create(
-                upload_id=upload_id,
-                task_id=task_id,
-                task_name=task_name,
-                stage=STAGE_OF_TASK.get(task_name, ""),
-                event=event,
-                retries=retries,
-                hostname=hostname or "",
-                duration=duration,
-                message=message[:2000],
-            )
+            TaskAttempt.objects.bulk_create(rows)
     except Exception:
-        logger.exception("could not record %s of task %s[%s]", event, task_name, task_id)
+        logger.exception("could not record %s", ", ".join(f"{r.event} of {r.task_name}[{r.task_id}]" for r in rows))
 
 
 def _ours(name: str | None) -> bool:
@@ -70,7 +89,8 @@ def _on_publish(sender: str | None = None, headers: dict[str, Any] | None = None
     event = TaskEvent.RETRIED if headers.get("retries") else TaskEvent.QUEUED
     if event == TaskEvent.RETRIED:
         return  # the retry itself is recorded by task_retry, with its reason
-    record(task_id=headers["id"], task_name=str(sender), event=event, args=args)
+    # Published by one of our running tasks (a chain's next stage): written with that task's outcome.
+    record(task_id=headers["id"], task_name=str(sender), event=event, args=args, hold=bool(_running))
 
 
 @signals.task_prerun.connect
@@ -79,13 +99,16 @@ def _on_prerun(task_id: str = "", task: Any = None, args: Any = (), **_: Any) ->
         return
     _started[task_id] = time.monotonic()
     request = task.request
+    if not request.is_eager:
+        _running.add(task_id)
     record(
         task_id=task_id, task_name=task.name, event=TaskEvent.STARTED, args=args,
-        retries=request.retries or 0, hostname=request.hostname or "",
+        retries=request.retries or 0, hostname=request.hostname or "", hold=not request.is_eager,
     )  # fmt: skip
 
 
 def _elapsed(task_id: str) -> float | None:
+    _running.discard(task_id)
     start = _started.pop(task_id, None)
     return None if start is None else round(time.monotonic() - start, 3)
 
@@ -94,7 +117,11 @@ def _elapsed(task_id: str) -> float | None:
 def _on_postrun(
     task_id: str = "", task: Any = None, args: Any = (), retval: Any = None, state: str = "", **_: Any
 ) -> None:
-    if task is None or not _ours(task.name) or state != "SUCCESS":
+    if task is None or not _ours(task.name):
+        return
+    if state != "SUCCESS":  # recorded by task_failure / task_retry, which wrote what was held
+        _running.discard(task_id)
+        flush()
         return
     outcome = retval.get("outcome", "succeeded") if isinstance(retval, dict) else "succeeded"
     record(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class TaskEvent(models.TextChoices):
@@ -34,7 +35,8 @@ class TaskAttempt(models.Model):
     hostname = models.CharField(max_length=255, blank=True)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds, for ended attempts")
     message = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When the event happened (a record may be written a moment later, with the task's next one).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -1,5 +1,6 @@
 """What a worker does when it starts: refuse a configuration that cannot work, and run the
-watchdog once, so stages orphaned by the previous worker are recovered without waiting for Beat."""
+watchdog once, so stages orphaned by the previous worker are recovered without waiting for Beat.
+Before each task, the database connection is checked as Django checks it between requests."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from typing import Any
 
 from celery import signals
+from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +34,12 @@ def _recover_on_start(sender: Any = None, **_: Any) -> None:
         recover_stuck_async.apply_async()
     except Exception:
         logger.exception("could not queue the start-up watchdog run")
+
+
+@signals.task_prerun.connect
+def _database_connection_check(sender: Any = None, **_: Any) -> None:
+    """With CELERY_DB_REUSE_MAX set, Celery keeps a worker's connection between tasks; this closes one
+    that is past CONN_MAX_AGE or failed (a restarted database), so the task opens a fresh one. Eager
+    runs (tests, `process_file --sync`) share their caller's connection and transaction: not touched."""
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        close_old_connections()

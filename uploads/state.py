@@ -34,9 +34,11 @@ def relaxed_durability() -> Iterator[None]:
     """A transaction whose commit does not wait for PostgreSQL's WAL flush (~4 ms a commit on these
     machines). For writes that are safe to lose in a database crash: a lost claim or heartbeat is
     redone by redelivery or the watchdog; a lost lifecycle record is only bookkeeping. Stage ends and
-    results stay fully durable."""
-    with transaction.atomic(savepoint=False):  # inside a transaction: join it, no savepoint round trips
-        if connection.vendor == "postgresql":
+    results stay fully durable. Inside a transaction it joins that one, with no savepoint, and leaves
+    its durability as it is (an enclosing durable transaction stays durable)."""
+    opens = not connection.in_atomic_block
+    with transaction.atomic(savepoint=False):
+        if opens and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         yield

@@ -64,6 +64,11 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     (BASE_DIR / "var").mkdir(exist_ok=True)  # SQLite cannot create its file in a missing folder
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Keep connections between requests and between tasks: with 0, Celery's Django fixup closes the
+# connection around every task and each task pays for a new PostgreSQL backend (twice, when a
+# task_prerun receiver has already opened one). Health checks replace a connection the database dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Serve MEDIA_URL from Django (development, tests, `make run`); production serves media from the
@@ -190,6 +195,10 @@ CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-track-started
 CELERY_TASK_TRACK_STARTED = True
+# Celery's Django fixup closes every database connection around every task unless this is set; with
+# it, a worker process keeps its connection (reopened every 1000 tasks) and processing.worker_hooks
+# applies CONN_MAX_AGE and drops a connection that failed, as Django does between requests.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-acks-late
 CELERY_TASK_ACKS_LATE = True
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-reject-on-worker-lost
