@@ -4,20 +4,23 @@ skipped, failed, revoked — with worker hostname and duration (seed 000's task 
 Hooked to Celery's signals, so the tasks themselves stay thin. A record that cannot be written
 is logged and dropped: bookkeeping must never fail the work it describes.
 
-Inside a worker's task, the records that are always followed by another write of the same task are
-held and written with it, in one statement: `started` goes with the stage's claim (or the task's
-outcome), and `queued` for the chain's next stage goes with this task's outcome. Each record keeps
-the time its event happened.
+In a prefork pool process, records are not written on the task's path: they are queued in the process and one
+thread writes them in batches a moment later (WriteBehind). Each record keeps the time its event
+happened. A process that is killed loses what it had not yet written (at most LIFECYCLE_FLUSH_SECONDS
+of bookkeeping); one that stops normally writes everything first. Elsewhere (web, eager runs,
+commands) a record is written at once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
 
 from celery import signals
+from django.db import connection
 from django.utils import timezone
 
 from uploads.models import Stage
@@ -40,41 +43,87 @@ OUTCOME_EVENTS = {
     "cancelled": TaskEvent.REVOKED,
     "superseded": TaskEvent.IGNORED,
 }
+LIFECYCLE_FLUSH_SECONDS = 0.05
 _started: dict[str, float] = {}  # task id -> monotonic start, in the process that runs it
-_held: list[TaskAttempt] = []  # records waiting for the running task's next write, in this process
-_held_lock = threading.Lock()  # thread pools run several tasks in one process
-_running: set[str] = set()  # ids of our tasks running in this process (publishes they make are held)
+
+
+class WriteBehind:
+    """Queues records in a worker process; one thread writes each batch in one statement."""
+
+    def __init__(self, flush_seconds: float = LIFECYCLE_FLUSH_SECONDS) -> None:
+        self.flush_seconds = flush_seconds
+        self.enabled = False  # set in prefork pool processes
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a child starts with no rows, lock or thread
+
+    def _reset(self) -> None:
+        self._rows: list[TaskAttempt] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, row: TaskAttempt) -> None:
+        with self._lock:
+            self._rows.append(row)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="lifecycle-records", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(self.flush_seconds)  # gather what the next moments add
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if rows:
+            _write(rows)
+
+
+WRITE_BEHIND = WriteBehind()
+
+
+def _write(rows: list[TaskAttempt]) -> None:
+    try:
+        with relaxed_durability():  # bookkeeping: see uploads.state
+            TaskAttempt.objects.bulk_create(rows)
+    except Exception:
+        logger.exception("could not record %s", ", ".join(f"{r.event} of {r.task_name}[{r.task_id}]" for r in rows))
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()  # the writer thread reconnects for its next batch
 
 
 def record(
     *, task_id: str, task_name: str, event: str, args: Any = (), retries: int = 0, hostname: str = "",
-    duration: float | None = None, message: str = "", hold: bool = False,
+    duration: float | None = None, message: str = "",
 ) -> None:  # fmt: skip
-    """Write one lifecycle record, with any held ones; `hold` keeps it for the next write instead."""
     upload_id = args[0] if args and isinstance(args[0], int) else None
     row = TaskAttempt(
         upload_id=upload_id, task_id=task_id, task_name=task_name, stage=STAGE_OF_TASK.get(task_name, ""),
         event=event, retries=retries, hostname=hostname or "", duration=duration, message=message[:2000],
         created_at=timezone.now(),
     )  # fmt: skip
-    with _held_lock:
-        _held.append(row)
-    if not hold:
-        flush()
+    if WRITE_BEHIND.enabled:
+        WRITE_BEHIND.add(row)
+    else:
+        _write([row])
 
 
-def flush() -> None:
-    """Write the held records now (joining the caller's transaction, if any)."""
-    with _held_lock:
-        if not _held:
-            return
-        rows = _held[:]
-        _held.clear()
-    try:
-        with relaxed_durability():  # bookkeeping on the hot path: see uploads.state
-            TaskAttempt.objects.bulk_create(rows)
-    except Exception:
-        logger.exception("could not record %s", ", ".join(f"{r.event} of {r.task_name}[{r.task_id}]" for r in rows))
+@signals.worker_process_init.connect
+def _write_behind_in_pool_processes(**_: Any) -> None:
+    # Prefork pool children only, where the tasks run. The main process (which records revokes) forks
+    # those children and keeps writing at once: no thread of ours is alive in a process that forks.
+    WRITE_BEHIND.enabled = True
+
+
+@signals.worker_process_shutdown.connect
+@signals.worker_shutdown.connect
+def _write_what_is_queued(**_: Any) -> None:
+    WRITE_BEHIND.flush()
 
 
 def _ours(name: str | None) -> bool:
@@ -89,8 +138,7 @@ def _on_publish(sender: str | None = None, headers: dict[str, Any] | None = None
     event = TaskEvent.RETRIED if headers.get("retries") else TaskEvent.QUEUED
     if event == TaskEvent.RETRIED:
         return  # the retry itself is recorded by task_retry, with its reason
-    # Published by one of our running tasks (a chain's next stage): written with that task's outcome.
-    record(task_id=headers["id"], task_name=str(sender), event=event, args=args, hold=bool(_running))
+    record(task_id=headers["id"], task_name=str(sender), event=event, args=args)
 
 
 @signals.task_prerun.connect
@@ -99,16 +147,13 @@ def _on_prerun(task_id: str = "", task: Any = None, args: Any = (), **_: Any) ->
         return
     _started[task_id] = time.monotonic()
     request = task.request
-    if not request.is_eager:
-        _running.add(task_id)
     record(
         task_id=task_id, task_name=task.name, event=TaskEvent.STARTED, args=args,
-        retries=request.retries or 0, hostname=request.hostname or "", hold=not request.is_eager,
+        retries=request.retries or 0, hostname=request.hostname or "",
     )  # fmt: skip
 
 
 def _elapsed(task_id: str) -> float | None:
-    _running.discard(task_id)
     start = _started.pop(task_id, None)
     return None if start is None else round(time.monotonic() - start, 3)
 
@@ -117,11 +162,7 @@ def _elapsed(task_id: str) -> float | None:
 def _on_postrun(
     task_id: str = "", task: Any = None, args: Any = (), retval: Any = None, state: str = "", **_: Any
 ) -> None:
-    if task is None or not _ours(task.name):
-        return
-    if state != "SUCCESS":  # recorded by task_failure / task_retry, which wrote what was held
-        _running.discard(task_id)
-        flush()
+    if task is None or not _ours(task.name) or state != "SUCCESS":
         return
     outcome = retval.get("outcome", "succeeded") if isinstance(retval, dict) else "succeeded"
     record(

@@ -21,9 +21,8 @@ from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from django.conf import settings
 
 from uploads.models import Stage, StageStatus, UploadedFile
-from uploads.state import owner_token, relaxed_durability, stage_claim, stage_finish, stage_retry, stages_skip_after
+from uploads.state import owner_token, stage_claim, stage_finish, stage_retry, stages_skip_after
 
-from . import lifecycle
 from .errors import PERMANENT_ERRORS, TRANSIENT_ERRORS, NothingToDo
 from .heartbeat import HEARTBEATS
 from .models import DeadLetter
@@ -64,10 +63,7 @@ def run_stage(
     task: Task, stage: str, upload_id: int, service: Callable[[UploadedFile], dict[str, Any]]
 ) -> dict[str, Any]:
     phrase = PHRASES[Stage(stage)]
-    with relaxed_durability():  # one transaction: the held `started` record and the claim
-        lifecycle.flush()
-        claimed = stage_claim(upload_id, stage)
-    if not claimed:
+    if not stage_claim(upload_id, stage):
         _stop_chain(task)
         upload = UploadedFile.objects.filter(pk=upload_id).first()
         if upload is None:

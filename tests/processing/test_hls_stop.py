@@ -79,6 +79,8 @@ def test_revoking_a_running_hls_task_leaves_no_ffmpeg(
 ) -> None:
     with long_silent_video.open("rb") as fh:
         upload = upload_create(file=File(fh, name="long.mp4"), original_name="long.mp4")
+    scratch = f"{tempfile.gettempdir()}/hls-{upload.pk}-*"
+    earlier_runs = set(glob.glob(scratch))  # ids repeat across test sessions; SIGKILL leaves scratch
     worker_pid = celery_worker_process.process.pid
     _wait_for(lambda: UploadedFile.objects.get(pk=upload.pk).hls_status == StageStatus.RUNNING, 60, "HLS to start")
     _wait_for(lambda: _ffmpeg_under(worker_pid), 30, "the HLS ffmpeg to start")
@@ -95,4 +97,4 @@ def test_revoking_a_running_hls_task_leaves_no_ffmpeg(
             lambda: UploadedFile.objects.get(pk=upload.pk).hls_status == StageStatus.FAILED, 15, "the stage to fail"
         )
         assert "soft time limit" in UploadedFile.objects.get(pk=upload.pk).hls_error
-        assert glob.glob(f"{tempfile.gettempdir()}/hls-{upload.pk}-*") == []
+        assert set(glob.glob(scratch)) - earlier_runs == set()

@@ -13,8 +13,7 @@ from django.db import connection, transaction
 
 from processing import lifecycle
 from processing.models import TaskAttempt
-from uploads.models import MediaKind, UploadedFile
-from uploads.state import relaxed_durability, stage_claim, stage_queue
+from uploads.state import relaxed_durability
 
 TRANSCRIBE = "processing.tasks.transcribe_and_save_async"
 
@@ -37,29 +36,31 @@ def test_relaxed_durability_applies_only_to_the_transaction_it_opens() -> None:
 
 
 @pytest.mark.django_db
-def test_a_held_record_is_written_with_the_next_one_and_keeps_its_own_time() -> None:
-    lifecycle.record(task_id="t-1", task_name=TRANSCRIBE, event="started", args=(7,), hold=True)
-    assert not TaskAttempt.objects.filter(task_id="t-1").exists()
-    time.sleep(0.01)
-    lifecycle.record(task_id="t-1", task_name=TRANSCRIBE, event="succeeded", args=(7,), duration=0.5)
-    started, succeeded = TaskAttempt.objects.filter(task_id="t-1").order_by("created_at", "id")
-    assert (started.event, succeeded.event) == ("started", "succeeded")
-    assert started.created_at < succeeded.created_at
-    assert started.stage == succeeded.stage == "transcription"
-    assert started.upload_id == 7
+def test_outside_a_worker_a_record_is_written_at_once() -> None:
+    lifecycle.record(task_id="t-0", task_name=TRANSCRIBE, event="queued", args=(7,))
+    row = TaskAttempt.objects.get(task_id="t-0")
+    assert (row.event, row.stage, row.upload_id) == ("queued", "transcription", 7)
 
 
 @pytest.mark.django_db
-def test_a_held_started_record_is_written_in_the_claims_transaction() -> None:
-    upload = UploadedFile.objects.create(original_name="a.mp4", size=1, media_kind=MediaKind.VIDEO, file="u/a.mp4")
-    stage_queue(upload.pk, "transcription", task_id="t-2")
-    lifecycle.record(task_id="t-2", task_name=TRANSCRIBE, event="started", args=(upload.pk,), hold=True)
-    with relaxed_durability():  # what run_stage does
-        lifecycle.flush()
-        assert stage_claim(upload.pk, "transcription")
-    assert list(TaskAttempt.objects.filter(task_id="t-2").values_list("event", flat=True)) == ["started"]
-    lifecycle.flush()  # nothing held any more: no second row
-    assert TaskAttempt.objects.filter(task_id="t-2").count() == 1
+def test_in_a_worker_records_are_written_behind_in_one_batch_with_their_own_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writer = lifecycle.WriteBehind(flush_seconds=3600)  # its thread waits: this test flushes
+    writer.enabled = True
+    monkeypatch.setattr(lifecycle, "WRITE_BEHIND", writer)
+    lifecycle.record(task_id="t-1", task_name=TRANSCRIBE, event="started", args=(7,))
+    time.sleep(0.01)
+    lifecycle.record(task_id="t-1", task_name=TRANSCRIBE, event="succeeded", args=(7,), duration=0.5)
+    assert not TaskAttempt.objects.filter(task_id="t-1").exists()  # not on the task's path
+
+    signals.worker_process_shutdown.send(sender=None, pid=0, exitcode=0)  # a stopping process writes all
+    started, succeeded = TaskAttempt.objects.filter(task_id="t-1").order_by("created_at", "id")
+    assert (started.event, succeeded.event) == ("started", "succeeded")
+    assert started.created_at < succeeded.created_at  # the event's time, not the write's
+    assert succeeded.duration == 0.5
+    writer.flush()  # nothing left: no second copy
+    assert TaskAttempt.objects.filter(task_id="t-1").count() == 2
 
 
 class _Task:

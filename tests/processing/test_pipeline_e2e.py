@@ -17,6 +17,7 @@ from processing.media.probe import probe_file
 from processing.media.samples import SAMPLE_SPEECH
 from processing.models import TaskAttempt
 from tests.conftest import WorkerHandle, wait_until_finished
+from tests.stack import wait_for
 from uploads.models import StageStatus, UploadedFile
 from uploads.services import upload_create
 
@@ -80,7 +81,9 @@ def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_
     assert {r.status for r in results.values()} == {"SUCCESS"}
     assert results[upload.hls_task_id].task_name == "processing.tasks.generate_hls_async"
 
-    # Every attempt of every stage has lifecycle records from the worker, joined by task id.
+    # Every attempt of every stage has lifecycle records from the worker, joined by task id. The
+    # worker writes them a moment after the events (write-behind), each with its event's time.
+    wait_for(lambda: TaskAttempt.objects.filter(task_id__in=task_ids).count() >= 9, 10, "lifecycle records")
     for task_id in task_ids:
         events = list(TaskAttempt.objects.filter(task_id=task_id).order_by("created_at", "id"))
         assert [e.event for e in events] == ["queued", "started", "succeeded"]
