@@ -4,11 +4,11 @@ skipped, failed, revoked — with worker hostname and duration (seed 000's task 
 Hooked to Celery's signals, so the tasks themselves stay thin. A record that cannot be written
 is logged and dropped: bookkeeping must never fail the work it describes.
 
-In a prefork pool process, records are not written on the task's path: they are queued in the process and one
-thread writes them in batches a moment later (WriteBehind). Each record keeps the time its event
-happened. A process that is killed loses what it had not yet written (at most LIFECYCLE_FLUSH_SECONDS
-of bookkeeping); one that stops normally writes everything first. Elsewhere (web, eager runs,
-commands) a record is written at once.
+In a prefork pool process, records are not written on the task's path: they are queued in the
+process and one thread writes them in batches a moment later (WriteBehind). Each record keeps the
+time its event happened. A process that is killed loses what it had not yet written (at most
+LIFECYCLE_FLUSH_SECONDS of bookkeeping); one that stops normally writes everything first. Elsewhere
+(web, eager runs, commands, the worker's main process) a record is written at once.
 """
 
 from __future__ import annotations
