@@ -10,3 +10,6 @@ app = Celery("config")
 # Every CELERY_* Django setting configures Celery (docs.celeryq.dev, "Using Celery with Django").
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The project's remote-control command (`celery -A config control soft_stop <task_id>`).
+import processing.worker_control  # noqa: E402, F401

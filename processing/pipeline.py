@@ -71,8 +71,9 @@ def _send(upload_id: int, task_ids: dict[str, str]) -> None:
 
 
 def _revoke_open_stages(upload: UploadedFile) -> list[str]:
-    """Revoke every stage task that has not ended; the running one is sent SIGUSR1, which raises
-    SoftTimeLimitExceeded in the task so ffmpeg/Whisper stop and scratch files are removed."""
+    """Revoke every stage task that has not ended; the running one also gets `soft_stop` (SIGUSR1
+    to its pool process: SoftTimeLimitExceeded in the task, so ffmpeg/Whisper stop and scratch files
+    are removed; see processing.worker_control for why not `revoke(terminate=True)`)."""
     from config.celery import app
 
     revoked = []
@@ -81,10 +82,9 @@ def _revoke_open_stages(upload: UploadedFile) -> list[str]:
         status = upload.stage_status(stage)
         if not task_id or status not in (StageStatus.PENDING, StageStatus.QUEUED, StageStatus.RUNNING):
             continue
+        app.control.revoke(task_id)
         if status == StageStatus.RUNNING:
-            app.control.revoke(task_id, terminate=True, signal="SIGUSR1")
-        else:
-            app.control.revoke(task_id)
+            app.control.broadcast("soft_stop", arguments={"task_id": task_id})
         revoked.append(task_id)
     return revoked
 

@@ -4,13 +4,16 @@ operator's side runs as `manage.py` processes against the same stack."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from processing.media.samples import SAMPLE_SPEECH, speech_video
 from tests.processing.test_hls_stop import _alive, _ffmpeg_under
 from tests.stack import Stack, stop_worker, wait_for
 from uploads.models import StageStatus, UploadedFile
@@ -82,3 +85,49 @@ def test_d_cancel_during_hls_survives_a_worker_restart(stack: Stack, tmp_path: P
         assert not _ffmpeg_under(worker.process.pid)
     finally:
         stop_worker(worker)
+
+
+# A cancel must not leave the pool process it stopped unable to lose a task later --------------
+def test_after_a_cancel_the_same_pool_process_dying_mid_task_is_still_redelivered(stack: Stack, tmp_path: Path) -> None:
+    # Celery's `revoke(terminate=True, signal=SIGUSR1)` would mark the process terminated for good in
+    # billiard: its next task, lost with it, would be taken as revoked and never delivered again.
+    silent, speech = tmp_path / "silent.mp4", tmp_path / "speech.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "60", "-b:v", "800k",
+         "-c:v", "libx264", "-preset", "ultrafast", "-an", str(silent)],
+        check=True,
+    )  # fmt: skip
+    speech_video(str(speech), " ".join([SAMPLE_SPEECH] * 3), size="320x240")  # about 60 s
+    worker = stack.worker("soft-stop-worker", "--concurrency", "1")  # one pool process runs both tasks
+    try:
+        client = stack.manage_background("process_file", str(silent), "--timeout", "300")
+        first = _uploaded_id(client)
+        wait_for(lambda: UploadedFile.objects.get(pk=first).hls_status == StageStatus.RUNNING, 60, "HLS to start")
+        encoders = wait_for(lambda: _ffmpeg_under(worker.process.pid), 30, "ffmpeg to start")
+        pool_pid = _owner_pid(UploadedFile.objects.get(pk=first).hls_claimed_by)
+
+        stack.manage("cancel", str(first))
+        wait_for(lambda: not _alive(encoders), 20, "ffmpeg to stop")
+        assert UploadedFile.objects.get(pk=first).hls_status == StageStatus.CANCELLED
+        client.kill()
+
+        client = stack.manage_background("process_file", str(speech), "--timeout", "300")
+        second = _uploaded_id(client)
+        wait_for(
+            lambda: UploadedFile.objects.get(pk=second).transcription_status == StageStatus.RUNNING, 60, "transcription"
+        )
+        assert _owner_pid(UploadedFile.objects.get(pk=second).transcription_claimed_by) == pool_pid  # it lived on
+        os.kill(pool_pid, signal.SIGKILL)
+
+        # Delivered again (no watchdog runs here: that is redelivery of the lost message).
+        wait_for(lambda: UploadedFile.objects.get(pk=second).is_finished, 180, "the second upload to finish")
+        done = UploadedFile.objects.get(pk=second)
+        assert (done.transcription_status, done.analysis_status, done.hls_status) == (StageStatus.SUCCEEDED,) * 3
+        assert done.transcription_attempts == 2
+        client.kill()
+    finally:
+        stop_worker(worker)
+
+
+def _owner_pid(claimed_by: str) -> int:
+    return int(claimed_by.split(":")[1])  # host:pid:thread

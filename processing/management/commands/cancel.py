@@ -13,8 +13,8 @@ from uploads.models import UploadedFile
 class Command(BaseCommand):
     help = (
         "Set the upload's cancel flag, mark its unfinished stages cancelled and revoke their tasks (the "
-        "running one with SIGUSR1, which stops ffmpeg/Whisper and removes scratch files). Survives worker "
-        "restarts: every stage checks the flag before it starts. `reprocess` clears it."
+        "running one also gets soft_stop: SIGUSR1, which stops ffmpeg/Whisper and removes scratch files). "
+        "Survives worker restarts: every stage checks the flag before it starts. `reprocess` clears it."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
