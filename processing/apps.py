@@ -6,7 +6,6 @@ class ProcessingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Celery signal handlers: the checks that run when a worker starts and the per-task database
-        # connection check (first: it must run before lifecycle's task_prerun record), lifecycle records.
-        from . import worker_hooks  # noqa: F401, I001
-        from . import lifecycle  # noqa: F401
+        # Celery signal handlers: lifecycle records, the checks that run when a worker starts, and the
+        # database connection check before each task.
+        from . import lifecycle, worker_hooks  # noqa: F401

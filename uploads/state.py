@@ -13,13 +13,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,21 +24,6 @@ from .models import Stage, StageStatus, UploadedFile
 
 CLAIMABLE = (StageStatus.PENDING, StageStatus.QUEUED)
 OPEN = (StageStatus.PENDING, StageStatus.QUEUED, StageStatus.RUNNING)
-
-
-@contextmanager
-def relaxed_durability() -> Iterator[None]:
-    """A transaction whose commit does not wait for PostgreSQL's WAL flush. For writes that are safe
-    to lose in a database crash: lifecycle records (bookkeeping, written in batches off the tasks'
-    path). Every stage move, claims included, is a single durable UPDATE: one round trip is cheaper
-    than the three this needs, unless fsync is slow. Inside a transaction it joins that one, with no
-    savepoint, and leaves its durability as it is (an enclosing durable transaction stays durable)."""
-    opens = not connection.in_atomic_block
-    with transaction.atomic(savepoint=False):
-        if opens and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
 
 
 def owner_token() -> str:

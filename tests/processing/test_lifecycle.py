@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from processing import lifecycle
+from processing.lifecycle import relaxed_durability
 from processing.models import TaskAttempt
-from uploads.state import relaxed_durability
 
 TRANSCRIBE = "processing.tasks.transcribe_and_save_async"
 
