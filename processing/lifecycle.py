@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from celery import signals
@@ -46,6 +47,7 @@ OUTCOME_EVENTS = {
 }
 LIFECYCLE_FLUSH_SECONDS = 0.05
 _started: dict[str, float] = {}  # task id -> monotonic start, in the process that runs it
+_publishing: dict[str, datetime] = {}  # task id -> when its message was about to be sent
 
 
 class WriteBehind:
@@ -115,13 +117,13 @@ def _write(rows: list[TaskAttempt]) -> None:
 
 def record(
     *, task_id: str, task_name: str, event: str, args: Any = (), retries: int = 0, hostname: str = "",
-    duration: float | None = None, message: str = "",
+    duration: float | None = None, message: str = "", at: datetime | None = None,
 ) -> None:  # fmt: skip
     upload_id = args[0] if args and isinstance(args[0], int) else None
     row = TaskAttempt(
         upload_id=upload_id, task_id=task_id, task_name=task_name, stage=STAGE_OF_TASK.get(task_name, ""),
         event=event, retries=retries, hostname=hostname or "", duration=duration, message=message[:2000],
-        created_at=timezone.now(),
+        created_at=at or timezone.now(),
     )  # fmt: skip
     if WRITE_BEHIND.enabled:
         WRITE_BEHIND.add(row)
@@ -146,15 +148,23 @@ def _ours(name: str | None) -> bool:
     return name in STAGE_OF_TASK
 
 
+@signals.before_task_publish.connect
+def _before_publish(sender: str | None = None, headers: dict[str, Any] | None = None, **_: Any) -> None:
+    # The queued time is taken before the message leaves: a worker may start the task before
+    # after_task_publish runs here, and `started` must not come before `queued`.
+    if _ours(sender) and headers is not None:
+        _publishing[headers["id"]] = timezone.now()
+
+
 @signals.after_task_publish.connect
 def _on_publish(sender: str | None = None, headers: dict[str, Any] | None = None, body: Any = None, **_: Any) -> None:
     if not _ours(sender) or headers is None:
         return
-    args = body[0] if isinstance(body, (list, tuple)) and body else ()
-    event = TaskEvent.RETRIED if headers.get("retries") else TaskEvent.QUEUED
-    if event == TaskEvent.RETRIED:
+    at = _publishing.pop(headers["id"], None)
+    if headers.get("retries"):
         return  # the retry itself is recorded by task_retry, with its reason
-    record(task_id=headers["id"], task_name=str(sender), event=event, args=args)
+    args = body[0] if isinstance(body, (list, tuple)) and body else ()
+    record(task_id=headers["id"], task_name=str(sender), event=TaskEvent.QUEUED, args=args, at=at)
 
 
 @signals.task_prerun.connect

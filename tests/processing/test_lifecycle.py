@@ -88,3 +88,15 @@ def test_a_worker_keeps_its_connection_between_tasks_until_it_is_too_old() -> No
     assert connection.connection is kept
     _prerun(eager=False)
     assert connection.connection is None  # closed; the task's first query opens a new one
+
+
+@pytest.mark.django_db
+def test_queued_keeps_the_time_before_the_message_left_so_a_fast_start_comes_after_it() -> None:
+    headers = {"id": "t-3", "retries": 0}
+    signals.before_task_publish.send(sender=TRANSCRIBE, headers=headers, body=((9,), {}, {}))
+    time.sleep(0.01)
+    # A worker starts the task before after_task_publish runs in the publishing process.
+    lifecycle.record(task_id="t-3", task_name=TRANSCRIBE, event="started", args=(9,))
+    signals.after_task_publish.send(sender=TRANSCRIBE, headers=headers, body=((9,), {}, {}))
+    rows = TaskAttempt.objects.filter(task_id="t-3").order_by("created_at", "id")
+    assert list(rows.values_list("event", flat=True)) == ["queued", "started"]
