@@ -19,66 +19,21 @@ import contextlib
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
+from bench.hls_report import VARIANTS, Sample, Setup, Timings, print_results
 from processing.media.hls import LIBX264, HlsJob, Rendition, build_hls_command, parse_ladder, plan_renditions
 
 WIDTH, HEIGHT, FPS = 1280, 720, 30
-TARGET_A_OVER_B = 1.05  # the pipeline's bookkeeping costs at most 5% over the bare encode
-TARGET_A_OVER_C = 0.70  # one decode for the whole ladder saves at least 30% over one per rung
-VARIANTS = ("a", "b", "c")
-CONTENTION_SHARE = 0.10  # warn when other processes used more than this share of all cores
-LABELS = {
-    "a": "(a) pipeline hls_run (Django+storage)",
-    "b": "(b) raw one-pass build_hls_command",
-    "c": "(c) one ffmpeg per rendition, in turn",
-}
 SUBTITLE_TEXTS = (
     "Welcome to the weekly operations meeting.",
     "Deliveries to the northern warehouse are late.",
     "We propose a new routing system to reduce the delays.",
 )
-
-
-@dataclass(frozen=True)
-class Setup:
-    work: str
-    source: str
-    duration: float
-    preset: str
-    segment_seconds: int
-    ladder: tuple[str, ...]
-    renditions: tuple[Rendition, ...]
-    upload_id: int
-
-
-@dataclass
-class Sample:
-    """One timed run: wall seconds, CPU seconds of this process and its children (ffmpeg), and CPU
-    seconds the rest of the machine used meanwhile (other work sharing the cores skews the wall)."""
-
-    wall: float = 0.0
-    cpu: float = 0.0
-    others_cpu: float | None = None
-    size: int = 0
-
-
-@dataclass
-class Timings:
-    samples: dict[str, list[Sample]] = field(default_factory=lambda: {v: [] for v in VARIANTS})
-
-    def median(self, variant: str, attr: str = "wall") -> float:
-        return statistics.median(float(getattr(sample, attr)) for sample in self.samples[variant])
-
-    def others(self, variant: str) -> float | None:
-        values = [s.others_cpu for s in self.samples[variant] if s.others_cpu is not None]
-        return statistics.median(values) if values else None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -289,6 +244,21 @@ def run_per_rendition(setup: Setup, out_dir: str) -> Sample:
     return sample
 
 
+def measure_savable_cpu(setup: Setup) -> float:
+    """CPU seconds of what one pass does once and (c) does once per rung: decoding the source and
+    encoding its audio (at the top rung's audio bitrate). Untimed; it bounds what a/c can reach."""
+    audio_kbps = max(r.rung.audio_kbps for r in setup.renditions)
+    head = ["ffmpeg", "-v", "error", "-i", setup.source]
+    runs = (
+        [*head, "-an", "-f", "null", "-"],
+        [*head, "-vn", "-c:a", "aac", "-b:a", f"{audio_kbps}k", "-f", "null", "-"],
+    )
+    with timed() as sample:
+        for args in runs:
+            subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return sample.cpu
+
+
 # --- driving and reporting -------------------------------------------------------------------------
 
 
@@ -342,50 +312,6 @@ def print_facts(setup: Setup, repeat: int) -> None:
     print(f"  repeats: {repeat} ({order})", flush=True)
 
 
-def ratio_line(name: str, ratio: float, target: float) -> str:
-    verdict = "PASS" if ratio <= target else "MISS"
-    return f"{name:<8} {ratio:7.3f} {'<= ' + format(target, '.2f'):>9}  {verdict}"
-
-
-def print_results(setup: Setup, timings: Timings) -> None:
-    print()
-    print("RT factor = wall / source duration; CPU = this process + its ffmpeg children; others = CPU the")
-    print("rest of the machine used meanwhile; output = bytes written (for (a): the published set)")
-    print(f"{'variant':<40} {'wall s':>8} {'RT factor':>9} {'CPU s':>8} {'others s':>9} {'output MB':>10}")
-    for variant in VARIANTS:
-        print(variant_line(setup, timings, variant))
-        if len(timings.samples[variant]) > 1:
-            print(f"{'':<4}wall runs: {', '.join(f'{s.wall:.2f}' for s in timings.samples[variant])}")
-    a, b, c = (timings.median(v) for v in VARIANTS)
-    cpu_a, cpu_b, cpu_c = (timings.median(v, "cpu") for v in VARIANTS)
-    print()
-    print(f"{'ratio':<8} {'wall':>7} {'target':>9}  result   (CPU-time ratio, for information)")
-    print(f"{ratio_line('a/b', a / b, TARGET_A_OVER_B)}     ({cpu_a / cpu_b:.3f})")
-    print(f"{ratio_line('a/c', a / c, TARGET_A_OVER_C)}     ({cpu_a / cpu_c:.3f})")
-    print_contention(timings)
-
-
-def variant_line(setup: Setup, timings: Timings, variant: str) -> str:
-    wall, cpu = timings.median(variant), timings.median(variant, "cpu")
-    others = timings.others(variant)
-    others_text = "n/a" if others is None else f"{others:.2f}"
-    size_mb = timings.median(variant, "size") / 1e6
-    return f"{LABELS[variant]:<40} {wall:8.2f} {wall / setup.duration:9.3f} {cpu:8.2f} {others_text:>9} {size_mb:10.1f}"
-
-
-def print_contention(timings: Timings) -> None:
-    """Say so when other processes took a real share of the cores: the wall ratios are then skewed."""
-    cores = os.cpu_count() or 1
-    for variant in VARIANTS:
-        others = timings.others(variant)
-        share = 0.0 if others is None else others / (timings.median(variant) * cores)
-        if share > CONTENTION_SHARE:
-            print(
-                f"WARNING: other processes used {share:.0%} of the machine's CPU during {variant}: "
-                "its wall time is inflated; rerun on an idle machine or with --repeat"
-            )
-
-
 def print_nvenc(setup: Setup, x264_wall: float) -> None:
     from processing.media.encoders import run_nvenc_trial
 
@@ -415,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             hint = " (ffmpeg stopped by a signal: killed from outside?)" if exc.returncode == 255 else ""
             print(f"a variant failed: {exc.cmd[0]} exited {exc.returncode}{hint}: {' '.join(exc.cmd)}")
             return 1
-        print_results(setup, timings)
+        print_results(setup, timings, measure_savable_cpu(setup))
         print(f"after: {load_average()}")
         print_nvenc(setup, timings.median("a"))
     finally:
