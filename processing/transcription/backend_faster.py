@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 
@@ -14,7 +14,6 @@ from .common import (
     ProgressCallback,
     Transcript,
     TranscriptionConfigError,
-    language_setting,
     segment_dict,
     word_dict,
 )
@@ -86,14 +85,20 @@ def is_multilingual(model: Any) -> bool:
     return bool(model.model.is_multilingual)
 
 
-def run(model: Any, audio: str | IO[bytes], on_progress: ProgressCallback | None) -> Transcript:
-    """Consume faster-whisper's segment generator one segment at a time: memory stays flat on long files
-    and progress is reported as decoding goes."""
+def run(
+    model: Any,
+    samples: Any,
+    *,
+    language: str | None,
+    on_progress: ProgressCallback | None,
+) -> Transcript:
+    """One window of decoded samples (float32, 16 kHz). faster-whisper's segment generator is consumed
+    one segment at a time, so progress is reported as decoding goes. `language` None detects it."""
     word_timestamps = bool(settings.WHISPER_WORD_TIMESTAMPS)
     segments, info = model.transcribe(
-        audio,
+        samples,
         beam_size=settings.WHISPER_BEAM_SIZE,
-        language=language_setting(),
+        language=language,
         vad_filter=bool(settings.WHISPER_VAD),
         word_timestamps=word_timestamps,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 from urllib.error import URLError
 
 from django.conf import settings
@@ -19,7 +19,6 @@ from .common import (
     ProgressCallback,
     Transcript,
     TranscriptionConfigError,
-    language_setting,
     segment_dict,
     word_dict,
 )
@@ -117,14 +116,18 @@ def is_multilingual(model: Any) -> bool:
     return bool(model.is_multilingual)
 
 
-def run(model: Any, audio: str | IO[bytes], spec: ModelSpec, on_progress: ProgressCallback | None) -> Transcript:
-    from faster_whisper.audio import decode_audio
-
-    # PyAV decoding (no ffmpeg CLI) for paths and file objects alike; whisper wants float32 at 16 kHz.
-    samples = decode_audio(audio, sampling_rate=SAMPLE_RATE)
+def run(
+    model: Any,
+    samples: Any,
+    spec: ModelSpec,
+    *,
+    language: str | None,
+    on_progress: ProgressCallback | None,
+) -> Transcript:
+    """One window of decoded samples (float32, 16 kHz). `language` None detects it."""
     duration = len(samples) / SAMPLE_RATE
     fp16 = spec.device == "cuda" and spec.compute_type == "float16"
-    language, probability = _language(model, samples, fp16)
+    language, probability = _language(model, samples, fp16, language)
     result = Transcript(language=language, language_probability=probability, duration=duration)
     options: dict[str, Any] = {}
     if settings.WHISPER_VAD:
@@ -155,11 +158,10 @@ def run(model: Any, audio: str | IO[bytes], spec: ModelSpec, on_progress: Progre
     return result
 
 
-def _language(model: Any, samples: Any, fp16: bool) -> tuple[str, float]:
+def _language(model: Any, samples: Any, fp16: bool, language: str | None) -> tuple[str, float]:
     """The language and its probability. whisper's transcribe() detects the language on the first 30 s but
     does not return the probability; doing that one detection here and passing the language on costs
     nothing extra. A given language, or an English-only model, is certain (as faster-whisper reports it)."""
-    language = language_setting()
     if language is not None:
         return language, 1.0
     if not model.is_multilingual:

@@ -70,3 +70,16 @@ def segment_dict(start: float, end: float, text: str, words: Iterable[dict[str, 
     if words is not None:
         segment["words"] = list(words)
     return segment
+
+
+def shift_segment(segment: dict[str, Any], offset: float) -> dict[str, Any]:
+    """A window's segment with its times (and its words' times) moved `offset` seconds later."""
+    if not offset:
+        return segment
+    moved = {**segment, "start": round(segment["start"] + offset, 3), "end": round(segment["end"] + offset, 3)}
+    if "words" in segment:
+        moved["words"] = [
+            {**word, "start": round(word["start"] + offset, 3), "end": round(word["end"] + offset, 3)}
+            for word in segment["words"]
+        ]
+    return moved

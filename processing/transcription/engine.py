@@ -13,6 +13,8 @@ import threading
 import time
 from typing import IO, Any
 
+from django.conf import settings
+
 from . import backend_faster, backend_openai
 from .common import (
     OPENAI_WHISPER,
@@ -20,8 +22,11 @@ from .common import (
     ProgressCallback,
     Transcript,
     TranscriptionConfigError,
+    language_setting,
+    shift_segment,
 )
 from .configuration import check_configuration, check_loaded_model, check_spec, resolve_spec
+from .windows import audio_windows
 
 __all__ = [
     "ModelSpec",
@@ -85,8 +90,21 @@ def _forward_only(on_progress: ProgressCallback | None) -> ProgressCallback | No
     return report
 
 
+def _from(offset: float, on_progress: ProgressCallback | None) -> ProgressCallback | None:
+    """A window's progress (seconds into the window) as seconds into the recording."""
+    if on_progress is None:
+        return None
+    return lambda seconds: on_progress(offset + seconds)
+
+
 def transcribe(audio: str | IO[bytes], *, on_progress: ProgressCallback | None = None) -> Transcript:
     """Transcribe a path or binary file object with the configured engine.
+
+    The audio goes to the engine in windows of WHISPER_WINDOW_SECONDS cut at quiet points (see
+    .windows), so memory stays bounded on long recordings; a recording that fits in one window is
+    transcribed in one call. Later windows keep the language found in the first. They are not prompted
+    with the text before them: with tiny.en that merged segments into 25 s runs and added a hallucinated
+    line at a cut, where independent windows gave the same segmentation as one call.
 
     Raises TranscriptionConfigError (permanent) for a configuration that cannot work, with the same
     message the worker start-up check gives, rather than producing a wrong transcript.
@@ -97,10 +115,26 @@ def transcribe(audio: str | IO[bytes], *, on_progress: ProgressCallback | None =
     model = get_model(spec)
     check_loaded_model(spec, model)
     on_progress = _forward_only(on_progress)
-    if spec.engine == OPENAI_WHISPER:
-        result = backend_openai.run(model, audio, spec, on_progress)
-    else:
-        result = backend_faster.run(model, audio, on_progress)
+    result = Transcript()
+    language = language_setting()
+    for window in audio_windows(audio, float(settings.WHISPER_WINDOW_SECONDS)):
+        progress = _from(window.offset, on_progress)
+        if spec.engine == OPENAI_WHISPER:
+            part = backend_openai.run(model, window.samples, spec, language=language, on_progress=progress)
+        else:
+            part = backend_faster.run(model, window.samples, language=language, on_progress=progress)
+        if not window.offset:
+            result.language, result.language_probability = part.language, part.language_probability
+            language = part.language or language
+        result.segments.extend(shift_segment(segment, window.offset) for segment in part.segments)
+        result.duration = window.offset + window.duration
+        if window.offset:
+            logger.info(
+                "transcribed window at %.1f s (%.1f s long): %d segments",
+                window.offset,
+                window.duration,
+                len(part.segments),
+            )
     result.engine = spec.engine
     result.model = spec.model
     result.seconds = round(time.monotonic() - started, 3)

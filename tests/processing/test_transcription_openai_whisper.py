@@ -17,9 +17,10 @@ import whisper
 from django.test import override_settings
 from whisper.model import ModelDimensions, Whisper
 
-from processing.media.samples import speech_wav
+from processing.media.samples import SAMPLE_SPEECH, speech_wav
 from processing.transcription import backend_openai, engine
 from processing.transcription.engine import TranscriptionConfigError, check_configuration, transcribe
+from processing.transcription.windows import audio_windows
 
 ENGLISH_ONLY_VOCABULARY = 51864  # 51865 would be the multilingual tokenizer
 CHEAP_DECODING = {
@@ -46,6 +47,7 @@ def openai_whisper(model: Path, **changes: Any) -> override_settings:
         "WHISPER_ALLOW_DOWNLOAD": False,
         "WHISPER_VAD": False,
         "WHISPER_WORD_TIMESTAMPS": True,
+        "WHISPER_WINDOW_SECONDS": 600.0,
     }
     return override_settings(**{**settings, **changes})
 
@@ -184,3 +186,22 @@ def test_vad_clips_never_end_past_the_last_mel_frame(speech: Path) -> None:
     assert clips
     assert clips == sorted(clips)
     assert round(clips[-1] * 100) <= len(samples) // 160
+
+
+@pytest.mark.usefixtures("cheap_decoding")
+def test_long_audio_reaches_openai_whisper_in_windows_on_the_recordings_clock(
+    english_checkpoint: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "long.wav"
+    speech_wav(str(path), SAMPLE_SPEECH)  # about 20 s
+    windows = list(audio_windows(str(path), 6))
+    assert len(windows) >= 3
+    with openai_whisper(english_checkpoint, WHISPER_WINDOW_SECONDS=6):
+        result = transcribe(str(path))
+    assert result.duration == pytest.approx(windows[-1].offset + windows[-1].duration)
+    assert result.language == "en"
+    # Every window was decoded and its segments moved to where the window starts in the recording.
+    for window in windows:
+        inside = [s for s in result.segments if window.offset <= s["start"] < window.offset + window.duration]
+        assert inside, (window.offset, result.segments)
+    assert all(s["end"] <= result.duration + 0.5 for s in result.segments)

@@ -1,0 +1,117 @@
+"""Long recordings in bounded windows: the audio is decoded as a stream and cut at quiet points, so
+that a transcription's memory depends on the window, not on the length of the recording.
+
+Both engines compute features for the whole array they are given (faster-whisper ~0.7 MB per second
+of audio with tiny.en: a 10-minute file peaks near 0.7 GB, an hour would need ~3 GB). Handing them
+windows of WHISPER_WINDOW_SECONDS instead keeps the peak at what one window needs.
+
+Decoding is faster_whisper.audio.decode_audio's (PyAV, s16 mono at 16 kHz, resampled in groups of
+500,000 samples, undecodable frames skipped), so a recording that fits in one window is transcribed
+from exactly the samples the engines would decode themselves.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+SEARCH_SECONDS = 30.0  # a cut goes at the quietest point of the window's last 30 s
+QUIET_FRAME = SAMPLE_RATE // 10  # energy is compared over 100 ms frames
+_GROUP_SAMPLES = 500_000  # decode_audio's resampling group
+
+
+@dataclass(frozen=True)
+class Window:
+    offset: float  # seconds from the start of the recording
+    samples: np.ndarray[Any, np.dtype[np.float32]]  # mono, 16 kHz, in [-1, 1)
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+def audio_windows(audio: str | IO[bytes], window_seconds: float) -> Iterator[Window]:
+    """Consecutive windows that together hold every decoded sample once, in order.
+
+    A window is cut once at least `window_seconds` plus the search span are buffered, at the quietest
+    100 ms frame of the search span before `window_seconds`; the rest starts the next window. The last
+    window takes what remains (up to window + search). `window_seconds` <= 0 gives one window. A
+    recording with no audio samples gives one empty window, as decode_audio gives an empty array.
+    """
+    window = int(window_seconds * SAMPLE_RATE) if window_seconds > 0 else 0
+    search = min(int(SEARCH_SECONDS * SAMPLE_RATE), window // 2)
+    pending: list[np.ndarray[Any, np.dtype[np.int16]]] = []
+    pending_len = consumed = 0
+    for chunk in _decoded_s16(audio):
+        pending.append(chunk)
+        pending_len += len(chunk)
+        while window and pending_len >= window + search:
+            buffer = np.concatenate(pending)
+            cut = quietest_cut(buffer, window - search, window)
+            yield Window(offset=consumed / SAMPLE_RATE, samples=_to_float(buffer[:cut]))
+            consumed += cut
+            pending, pending_len = [buffer[cut:]], len(buffer) - cut
+    rest = np.concatenate(pending) if pending else np.zeros(0, dtype=np.int16)
+    if len(rest) or not consumed:
+        yield Window(offset=consumed / SAMPLE_RATE, samples=_to_float(rest))
+
+
+def quietest_cut(samples: np.ndarray[Any, np.dtype[np.int16]], low: int, high: int) -> int:
+    """The middle of the quietest 100 ms frame that starts in [low, high): where speech pauses. Of
+    equally quiet frames the latest wins, so that windows stay close to their full length."""
+    frames = max(1, (high - low) // QUIET_FRAME)
+    span = samples[low : low + frames * QUIET_FRAME].astype(np.int64)
+    energy = (span * span).reshape(frames, -1).sum(axis=1)
+    latest = frames - 1 - int(np.argmin(energy[::-1]))
+    return low + latest * QUIET_FRAME + QUIET_FRAME // 2
+
+
+def _to_float(samples: np.ndarray[Any, np.dtype[np.int16]]) -> np.ndarray[Any, np.dtype[np.float32]]:
+    return samples.astype(np.float32) / 32768.0
+
+
+def _decoded_s16(audio: str | IO[bytes]) -> Iterator[np.ndarray[Any, np.dtype[np.int16]]]:
+    import av
+
+    resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    try:
+        with av.open(audio, mode="r", metadata_errors="ignore") as container:
+            frames = _grouped(_valid_frames(container.decode(audio=0)))
+            for group in itertools.chain(frames, [None]):  # None flushes the resampler
+                for frame in resampler.resample(group):
+                    yield frame.to_ndarray().reshape(-1).astype(np.int16, copy=False)
+    finally:
+        del resampler
+        gc.collect()  # PyAV frees the resampler's buffers only then (faster-whisper#390)
+
+
+def _valid_frames(frames: Iterable[Any]) -> Iterator[Any]:
+    import av
+
+    iterator = iter(frames)
+    while True:
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
+        except av.error.InvalidDataError:
+            continue  # a damaged frame: skip it, as decode_audio does
+
+
+def _grouped(frames: Iterable[Any]) -> Iterator[Any]:
+    import av
+
+    fifo = av.audio.fifo.AudioFifo()
+    for frame in frames:
+        frame.pts = None  # the fifo checks timestamps; damaged files have gaps
+        fifo.write(frame)
+        if fifo.samples >= _GROUP_SAMPLES:
+            yield fifo.read()
+    if fifo.samples > 0:
+        yield fifo.read()
