@@ -1,8 +1,8 @@
 """Long recordings in bounded windows: the audio is decoded as a stream and cut at quiet points, so
 that a transcription's memory depends on the window, not on the length of the recording.
 
-Both engines compute features for the whole array they are given (faster-whisper ~0.7 MB per second
-of audio with tiny.en: a 10-minute file peaks near 0.7 GB, an hour would need ~3 GB). Handing them
+Both engines compute features for the whole array they are given (faster-whisper ~0.85 MB per second
+of audio with tiny.en: a 30-minute file peaks at 1.8 GB, an hour would need ~3.3 GB). Handing them
 windows of WHISPER_WINDOW_SECONDS instead keeps the peak at what one window needs.
 
 Decoding is faster_whisper.audio.decode_audio's (PyAV, s16 mono at 16 kHz, resampled in groups of
