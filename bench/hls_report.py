@@ -1,11 +1,15 @@
-"""What an HLS benchmark run collects (its setup, the timed samples) and how the results are printed:
-wall and CPU per variant, the ratios against their targets, the a/c floor in CPU time, and a warning
-when other processes shared the cores."""
+"""What an HLS benchmark run collects (its setup, the timed samples, how they are taken) and how the
+results are printed: wall and CPU per variant, the ratios against their targets, the a/c floor in
+CPU time, and a warning when other processes shared the cores."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
 import statistics
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from processing.media.hls import Rendition
@@ -54,6 +58,39 @@ class Timings:
     def others(self, variant: str) -> float | None:
         values = [s.others_cpu for s in self.samples[variant] if s.others_cpu is not None]
         return statistics.median(values) if values else None
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process and of its waited-for children (every ffmpeg run here)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def machine_busy_cpu() -> float | None:
+    """CPU seconds the whole machine has been busy since boot (/proc/stat); None off Linux."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[Sample]:
+    sample = Sample()
+    busy0, cpu0, start = machine_busy_cpu(), own_cpu(), time.perf_counter()
+    yield sample
+    sample.wall = time.perf_counter() - start
+    sample.cpu = own_cpu() - cpu0
+    busy1 = machine_busy_cpu()
+    if busy0 is not None and busy1 is not None:
+        sample.others_cpu = max(0.0, busy1 - busy0 - sample.cpu)
+
+
+def dir_bytes(path: str) -> int:
+    return sum(os.path.getsize(os.path.join(root, f)) for root, _dirs, files in os.walk(path) for f in files)
 
 
 def ratio_line(name: str, ratio: float, target: float) -> str:
