@@ -5,16 +5,15 @@ Both engines compute features for the whole array they are given (faster-whisper
 of audio with tiny.en: a 30-minute file peaks at 1.8 GB, an hour would need ~3.3 GB). Handing them
 windows of WHISPER_WINDOW_SECONDS instead keeps the peak at what one window needs.
 
-Decoding is faster_whisper.audio.decode_audio's (PyAV, s16 mono at 16 kHz, resampled in groups of
-500,000 samples, undecodable frames skipped), so a recording that fits in one window is transcribed
-from exactly the samples the engines would decode themselves.
+Decoding is faster_whisper.audio.decode_audio's, step for step with its own helpers (PyAV, s16 mono
+at 16 kHz, resampled in groups of 500,000 samples, undecodable frames skipped), so a recording that
+fits in one window is transcribed from exactly the samples the engines would decode themselves.
 """
 
 from __future__ import annotations
 
 import gc
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -77,41 +76,17 @@ def _to_float(samples: np.ndarray[Any, np.dtype[np.int16]]) -> np.ndarray[Any, n
 
 
 def _decoded_s16(audio: str | IO[bytes]) -> Iterator[np.ndarray[Any, np.dtype[np.int16]]]:
+    """decode_audio's own steps (faster-whisper is pinned; a test holds the samples equal), yielded as
+    they come instead of gathered into one array."""
     import av
+    from faster_whisper.audio import _group_frames, _ignore_invalid_frames, _resample_frames
 
     resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     try:
         with av.open(audio, mode="r", metadata_errors="ignore") as container:
-            frames = _grouped(_valid_frames(container.decode(audio=0)))
-            for group in itertools.chain(frames, [None]):  # None flushes the resampler
-                for frame in resampler.resample(group):
-                    yield frame.to_ndarray().reshape(-1).astype(np.int16, copy=False)
+            frames = _group_frames(_ignore_invalid_frames(container.decode(audio=0)), _GROUP_SAMPLES)
+            for frame in _resample_frames(frames, resampler):
+                yield frame.to_ndarray().reshape(-1)
     finally:
         del resampler
         gc.collect()  # PyAV frees the resampler's buffers only then (faster-whisper#390)
-
-
-def _valid_frames(frames: Iterable[Any]) -> Iterator[Any]:
-    import av
-
-    iterator = iter(frames)
-    while True:
-        try:
-            yield next(iterator)
-        except StopIteration:
-            return
-        except av.error.InvalidDataError:
-            continue  # a damaged frame: skip it, as decode_audio does
-
-
-def _grouped(frames: Iterable[Any]) -> Iterator[Any]:
-    import av
-
-    fifo = av.audio.fifo.AudioFifo()
-    for frame in frames:
-        frame.pts = None  # the fifo checks timestamps; damaged files have gaps
-        fifo.write(frame)
-        if fifo.samples >= _GROUP_SAMPLES:
-            yield fifo.read()
-    if fifo.samples > 0:
-        yield fifo.read()
