@@ -8,7 +8,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +20,7 @@ from processing.admin import TaskAttemptInline
 from processing.media.subtitles import to_srt, to_webvtt
 from processing.pipeline import first_unsucceeded_stage, pipeline_cancel, pipeline_resume, pipeline_stages
 
+from .media import media_url
 from .models import Stage, StageStatus, UploadedFile
 from .services import upload_create, upload_delete, upload_validate
 
@@ -270,13 +270,13 @@ class UploadedFileAdmin(admin.ModelAdmin):
     def poster(self, obj: UploadedFile) -> SafeString | str:
         if not obj.hls_poster:
             return "-"
-        return format_html('<img src="{}" alt="poster" style="max-width:360px">', default_storage.url(obj.hls_poster))
+        return format_html('<img src="{}" alt="poster" style="max-width:360px">', media_url(obj.hls_poster))
 
     @admin.display(description="HLS master playlist")
     def hls_link(self, obj: UploadedFile) -> SafeString | str:
         if not obj.hls_master:
             return "-"
-        url = default_storage.url(obj.hls_master)
+        url = media_url(obj.hls_master)
         return format_html('<a href="{}">{}</a>', url, obj.hls_master)
 
 

@@ -1,43 +1,33 @@
 """Pages over uploads: the list, the upload form, the detail page with live status and the HLS
-player, and media serving for development and tests. Thin over uploads.services."""
+player, delete with a confirmation, and a health check. Thin over uploads.services; media goes
+through uploads.media."""
 
 from __future__ import annotations
 
 import logging
-import mimetypes
-import posixpath
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import SuspiciousFileOperation, ValidationError
-from django.core.files.storage import default_storage
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
-from django.views.static import serve
 
 from .forms import UploadForm
+from .media import media_url, visible_uploads
 from .models import TERMINAL_STATUSES, Stage, StageStatus, UploadedFile
-from .services import upload_create
+from .services import upload_create, upload_delete
 
 logger = logging.getLogger(__name__)
-
-# HLS players and browsers check these; Python's mimetypes does not know all of them.
-MEDIA_CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".m4s": "video/iso.segment",
-    ".vtt": "text/vtt",
-    ".mp4": "video/mp4",
-}
-for _extension, _content_type in MEDIA_CONTENT_TYPES.items():
-    mimetypes.add_type(_content_type, _extension)
 
 # A multipart body is the file plus boundaries, part headers and the CSRF field.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -82,11 +72,7 @@ def _megabytes(size: int) -> str:
 
 
 def _visible_uploads(request: HttpRequest) -> QuerySet[UploadedFile]:
-    """Staff see every upload; everyone else only their own."""
-    uploads = UploadedFile.objects.all()
-    if getattr(request.user, "is_staff", False):
-        return uploads
-    return uploads.filter(uploader_id=request.user.pk)
+    return visible_uploads(request.user)
 
 
 def _stages(upload: UploadedFile) -> list[StageView]:
@@ -109,11 +95,11 @@ def _timed(items: list[dict[str, Any]]) -> list[TimedText]:
 def _hls_master_url(upload: UploadedFile) -> str | None:
     if upload.hls_status != StageStatus.SUCCEEDED or not upload.hls_master:
         return None
-    return default_storage.url(upload.hls_master)
+    return media_url(upload.hls_master)
 
 
 def _poster_url(upload: UploadedFile) -> str | None:
-    return default_storage.url(upload.hls_poster) if upload.hls_poster else None
+    return media_url(upload.hls_poster) if upload.hls_poster else None
 
 
 def _status_payload(upload: UploadedFile) -> dict[str, Any]:
@@ -229,16 +215,23 @@ def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(_status_payload(upload))
 
 
-def media_serve(request: HttpRequest, path: str) -> HttpResponseBase:
-    """MEDIA_ROOT for development and tests (SERVE_MEDIA, default DEBUG); a web server or the object
-    store serves it in production. serve() refuses paths outside MEDIA_ROOT."""
-    if not getattr(settings, "SERVE_MEDIA", settings.DEBUG):
-        raise Http404("media is not served by Django here")
-    try:
-        response = serve(request, path, document_root=settings.MEDIA_ROOT)
-    except SuspiciousFileOperation as exc:
-        raise Http404("no such media file") from exc
-    content_type = MEDIA_CONTENT_TYPES.get(posixpath.splitext(path)[1].lower())
-    if content_type is not None and response.status_code == 200:
-        response.headers["Content-Type"] = content_type
-    return response
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A confirmation page (GET), then what admin's delete does (POST): tasks revoked, ffmpeg and
+    Whisper stopped, the row and every file removed."""
+    upload = get_object_or_404(_visible_uploads(request), pk=pk)
+    if request.method != "POST":
+        return render(request, "uploads/delete.html", {"upload": upload, "stages": _stages(upload)})
+    name = upload.original_name
+    upload_delete(upload=upload)
+    logger.info("Upload %s deleted by user %s", pk, request.user.pk)
+    messages.success(request, f"Deleted {name}: its processing was stopped and its files removed.")
+    return redirect("upload_list")
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For healthchecks: the process answers and reaches its database (exempt from the SSL redirect)."""
+    connection.ensure_connection()
+    return HttpResponse("ok\n", content_type="text/plain")

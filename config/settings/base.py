@@ -59,22 +59,48 @@ TEMPLATES = [
     },
 ]
 
+
+def database(config: dict[str, Any]) -> dict[str, Any]:
+    """One database's settings from its URL: every settings module that picks a URL passes it here,
+    so connection reuse and health checks hold in production too."""
+    # Keep connections between requests and between tasks: with 0, Celery's Django fixup closes the
+    # connection around every task and each task pays for a new PostgreSQL backend (twice, when a
+    # task_prerun receiver has already opened one). Health checks replace a connection the database dropped.
+    return {
+        **config,
+        "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": env.int("DJANGO_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
 # PostgreSQL in production and CI; SQLite when DATABASE_URL is unset, for a quick local start.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+DATABASES = {"default": database(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"))}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     (BASE_DIR / "var").mkdir(exist_ok=True)  # SQLite cannot create its file in a missing folder
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# Keep connections between requests and between tasks: with 0, Celery's Django fixup closes the
-# connection around every task and each task pays for a new PostgreSQL backend (twice, when a
-# task_prerun receiver has already opened one). Health checks replace a connection the database dropped.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Serve MEDIA_URL from Django (development, tests, `make run`); production serves media from the
-# object store or a web server in front of gunicorn.
-SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=DEBUG)
 LOGIN_REDIRECT_URL = "/"
+# https://docs.djangoproject.com/en/5.2/topics/auth/passwords/#password-validation
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+# Every login (pages and admin) goes through this backend: after LOGIN_FAILURE_LIMIT failures for one
+# username from one address within LOGIN_FAILURE_WINDOW seconds, that pair is refused until the window ends.
+AUTHENTICATION_BACKENDS = ["config.login_throttle.ThrottledModelBackend"]
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
+# The failure counts live in the cache: one process here; production shares them through Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# True only where a reverse proxy (compose's nginx) is the one way in: then its X-Forwarded-Proto and
+# X-Forwarded-For are believed (secure requests, the client address of login throttling).
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -85,6 +111,8 @@ STORAGES: dict[str, dict[str, Any]] = {
 # Every stage reads and writes media only through Django's storage API, so uploads and HLS output
 # can live in any S3-compatible object store (AWS S3, MinIO, Ceph, R2...) instead of a shared disk.
 STORAGE_BACKEND = env("STORAGE_BACKEND", default="filesystem")  # filesystem | s3
+# Seconds a presigned object-store URL stays valid: a viewer must start playing within it.
+MEDIA_URL_EXPIRY = env.int("MEDIA_URL_EXPIRY", default=3600)
 if STORAGE_BACKEND == "s3":
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",  # django-storages
@@ -95,11 +123,19 @@ if STORAGE_BACKEND == "s3":
             "access_key": env("AWS_ACCESS_KEY_ID", default=None),
             "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
             "querystring_auth": env.bool("AWS_QUERYSTRING_AUTH", default=True),
+            "querystring_expire": MEDIA_URL_EXPIRY,
             "file_overwrite": False,
         },
     }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+# How /media/ answers once uploads.media has checked that the user may see the upload. Each settings
+# module sets MEDIA_DELIVERY (DJANGO_MEDIA_DELIVERY): "django" streams the file itself, with ranges
+# (local, test); "x-accel" hands it to nginx by X-Accel-Redirect to the internal MEDIA_ACCEL_PREFIX
+# location (production); "presigned" (any module, when STORAGE_BACKEND=s3) rewrites playlists so that
+# every URI in them is a short-lived presigned URL and redirects other files to one.
+MEDIA_ACCEL_PREFIX = "/protected-media/"
+
 
 LOGGING = {
     "version": 1,

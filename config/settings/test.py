@@ -4,7 +4,7 @@ import os
 import tempfile
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, env
+from .base import BASE_DIR, DATABASES, STORAGE_BACKEND, env
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
@@ -15,6 +15,8 @@ os.environ["DJANGO_MEDIA_ROOT"] = MEDIA_ROOT
 # Redis database 15 keeps test messages away from a developer's running stack on database 0.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024**2)
+# As in `make run`: the test server serves media itself after the ownership check.
+MEDIA_DELIVERY = env("DJANGO_MEDIA_DELIVERY", default="presigned" if STORAGE_BACKEND == "s3" else "django")
 HLS_X264_PRESET = "ultrafast"
 HLS_SEGMENT_SECONDS = 2
 

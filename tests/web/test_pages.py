@@ -1,5 +1,5 @@
-"""The pages over uploads: who sees what, status.json, the upload form's refusals, CSRF, escaping and
-dev media serving. Database only: no worker runs (the pipeline's on_commit hook is captured)."""
+"""The pages over uploads: who sees what, status.json, the upload form's refusals, CSRF and escaping
+(media: tests/uploads/test_media.py). Database only: no worker runs (the pipeline's on_commit hook is captured)."""
 
 from __future__ import annotations
 
@@ -239,48 +239,3 @@ def test_video_upload_with_js_answers_json(
     upload = UploadedFile.objects.get()
     assert response.status_code == 201
     assert response.json() == {"id": upload.pk, "url": f"/uploads/{upload.pk}/"}
-
-
-@pytest.fixture
-def media_root(tmp_path: Path) -> Path:
-    hls = tmp_path / "hls" / "7" / "abc"
-    hls.mkdir(parents=True)
-    for name, body in {
-        "master.m3u8": "#EXTM3U\n",
-        "seg_00000.m4s": "m4s",
-        "init_0.mp4": "mp4",
-        "subtitles.vtt": "WEBVTT\n",
-    }.items():
-        (hls / name).write_text(body)
-    (tmp_path.parent / "secret.txt").write_text("outside MEDIA_ROOT")
-    return tmp_path
-
-
-@pytest.mark.parametrize(
-    ("name", "content_type"),
-    [
-        ("master.m3u8", "application/vnd.apple.mpegurl"),
-        ("seg_00000.m4s", "video/iso.segment"),
-        ("subtitles.vtt", "text/vtt"),
-        ("init_0.mp4", "video/mp4"),
-    ],
-)
-def test_media_view_serves_hls_with_its_content_types(
-    client: Client, media_root: Path, name: str, content_type: str
-) -> None:
-    with override_settings(SERVE_MEDIA=True, MEDIA_ROOT=str(media_root)):
-        response = client.get(f"/media/hls/7/abc/{name}")  # no login: dev media only
-    assert response.status_code == 200
-    assert response["Content-Type"] == content_type
-
-
-@pytest.mark.parametrize("path", ["../secret.txt", "hls/../../secret.txt", "%2e%2e/secret.txt", "/etc/passwd"])
-def test_media_view_refuses_paths_outside_media_root(client: Client, media_root: Path, path: str) -> None:
-    with override_settings(SERVE_MEDIA=True, MEDIA_ROOT=str(media_root)):
-        response = client.get(f"/media/{path}")
-    assert response.status_code == 404
-
-
-def test_media_view_is_off_unless_serve_media(client: Client, media_root: Path) -> None:
-    with override_settings(SERVE_MEDIA=False, MEDIA_ROOT=str(media_root)):
-        assert client.get("/media/hls/7/abc/master.m3u8").status_code == 404
