@@ -134,3 +134,38 @@ def stack(tmp_path: Path) -> Iterator[object]:
     from tests.stack import stack_fixture
 
     yield from stack_fixture(tmp_path)
+
+
+S3_BUCKET = "media"
+S3_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a free loopback port, with the bucket S3_BUCKET."""
+    import boto3
+
+    from tests.stack import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, **S3_CREDENTIALS)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.create_bucket(Bucket=S3_BUCKET)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.2)
+    try:
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

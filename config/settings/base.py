@@ -124,6 +124,8 @@ if STORAGE_BACKEND == "s3":
             "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
             "querystring_auth": env.bool("AWS_QUERYSTRING_AUTH", default=True),
             "querystring_expire": MEDIA_URL_EXPIRY,
+            # SigV4 presigned URLs (X-Amz-Expires): every region and S3-compatible store accepts them.
+            "signature_version": "s3v4",
             "file_overwrite": False,
         },
     }

@@ -5,48 +5,17 @@ or the local filesystem for media."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 
-from tests.stack import Stack, free_port, stop_worker
+from tests.conftest import S3_BUCKET as BUCKET
+from tests.conftest import S3_CREDENTIALS as CREDENTIALS
+from tests.stack import Stack, stop_worker
 from uploads.models import StageStatus, UploadedFile
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-BUCKET = "media"
-CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
-
-
-@pytest.fixture
-def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, **CREDENTIALS)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.create_bucket(Bucket=BUCKET)
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.2)
-    try:
-        yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_the_pipeline_runs_on_object_storage(

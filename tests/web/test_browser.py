@@ -10,30 +10,16 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import override_settings
 from pytest_django.live_server_helper import LiveServer
 
 from tests.conftest import ARTIFACTS, ROOT, WorkerHandle
+from tests.web.conftest import CHROMIUM
 from uploads.models import StageStatus, UploadedFile
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 DRIVER = Path(__file__).with_name("browser_check.js")
-INSTALLER = ROOT / "scripts" / "install_browser.sh"
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = ARTIFACTS / "browser-detail.png"
-
-
-@pytest.fixture(scope="session")
-def browser_installed() -> None:
-    """Chromium and playwright-core, installed once by scripts/install_browser.sh; skip only when that fails."""
-    try:
-        result = subprocess.run([str(INSTALLER)], cwd=ROOT, capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"Chromium cannot be installed: {exc}")
-    if result.returncode != 0:
-        reason = result.stderr.strip()[-800:]
-        pytest.skip(f"Chromium cannot be installed ({INSTALLER.name} exited {result.returncode}): {reason}")
 
 
 def test_upload_play_and_seek_in_chromium(
@@ -60,9 +46,8 @@ def test_upload_play_and_seek_in_chromium(
         "CHROMIUM": CHROMIUM,
         "FINISH_TIMEOUT_MS": "240000",
     }
-    # The live server runs in a thread of this process, so its media view sees this override.
-    with override_settings(SERVE_MEDIA=True):
-        run = subprocess.run(["node", str(DRIVER)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=480)
+    # The live server runs test settings: media through the ownership check, streamed by Django.
+    run = subprocess.run(["node", str(DRIVER)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=480)
     assert run.returncode == 0, f"{run.stderr}\n--- worker log (tail) ---\n{celery_worker_process.log()[-3000:]}"
     print(run.stderr)  # the driver's step log, shown with -s or on failure
     report = json.loads(run.stdout.strip().splitlines()[-1])
