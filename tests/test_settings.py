@@ -79,6 +79,7 @@ def test_production_is_safe_by_default() -> None:
     assert len(prod["AUTH_PASSWORD_VALIDATORS"]) == 4
     assert prod["AUTHENTICATION_BACKENDS"] == ["config.login_throttle.ThrottledModelBackend"]
     assert prod["CACHES"]["default"]["BACKEND"].endswith("RedisCache")  # throttling shared by workers
+    assert prod["CACHES"]["default"]["LOCATION"] == "redis://redis:6379/1"  # never the broker's database
 
 
 def test_production_believes_the_proxy_only_when_told_it_is_in_front() -> None:

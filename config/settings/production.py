@@ -2,6 +2,7 @@
 the process refuses to start on a placeholder or weak secret (config.security)."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 from config.security import refuse_placeholders, refuse_weak_secret_key
 
@@ -15,12 +16,15 @@ DATABASES = {"default": database(env.db("DATABASE_URL"))}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-# Login failure counts are shared by every gunicorn worker through Redis (the broker's server).
+# Login failure counts are shared by every gunicorn worker through Redis: the broker's server, the
+# next database number, so that clearing the cache (a FLUSHDB) never touches the queues.
+_broker = urlsplit(CELERY_BROKER_URL)
+_cache_db = (int(_broker.path.strip("/") or 0) + 1) % 16
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("DJANGO_CACHE_URL", default=CELERY_BROKER_URL),
-        "KEY_PREFIX": "mediapipe-cache",
+        "LOCATION": env("DJANGO_CACHE_URL", default=urlunsplit(_broker._replace(path=f"/{_cache_db}"))),
+        "KEY_PREFIX": "mediapipe",
     }
 }
 # nginx serves media after the ownership check (X-Accel-Redirect); an object store signs its URLs.
