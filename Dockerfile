@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image for every role of the media pipeline (see docker-compose.yml):
-#   web    gunicorn config.wsgi:application   (the default CMD below)
+#   web    gunicorn -c config/gunicorn.py config.wsgi:application   (the default CMD below)
 #   worker celery -A config worker -Q transcription,analysis,hls,default ...
 #   beat   celery -A config beat ...
-FROM python:3.11-slim-bookworm
+FROM python:3.11-slim-bookworm AS app
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -38,9 +38,12 @@ COPY config ./config
 COPY uploads ./uploads
 COPY processing ./processing
 
-# Admin static files into STATIC_ROOT (/app/staticfiles) for a reverse proxy to serve at /static/.
-# Production settings require these variables; the values are build-time placeholders, not secrets.
-RUN DJANGO_SECRET_KEY=collectstatic-build-only \
+# Static files (admin's and the project's, with the vendored hls.js) into STATIC_ROOT (/app/staticfiles),
+# hashed and compressed for whitenoise (and a reverse proxy) to serve at /static/.
+# Production settings require these variables; the values are public build-time placeholders used only
+# by this collectstatic, never at run time (the containers get theirs from .env). The key is 50+
+# characters because production settings refuse a shorter one.
+RUN DJANGO_SECRET_KEY=collectstatic-build-only-public-placeholder-never-used-at-run-time \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
     CELERY_BROKER_URL=redis://localhost:6379/0 \
     DJANGO_ALLOWED_HOSTS=localhost \
@@ -56,4 +59,15 @@ USER app
 
 EXPOSE 8000
 
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application"]
+
+# The web tier's edge (compose service nginx, `target: nginx`): serves /static/ from the files
+# collected above and media after Django's check (X-Accel-Redirect), and proxies the rest to gunicorn.
+# The server block is rendered from deploy/nginx/ by the image's entrypoint at every start, from the
+# container's environment (UPLOAD_MAX_BYTES, NGINX_UPSTREAM...).
+FROM nginx:1.27-bookworm AS nginx
+COPY --from=app /app/staticfiles /app/staticfiles
+COPY deploy/nginx/mediapipe.conf.template deploy/nginx/render.sh /etc/nginx/mediapipe/
+COPY deploy/nginx/40-mediapipe-render.sh /docker-entrypoint.d/
+RUN chmod 0755 /etc/nginx/mediapipe/render.sh /docker-entrypoint.d/40-mediapipe-render.sh \
+    && rm -f /etc/nginx/conf.d/default.conf

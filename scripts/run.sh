@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: Redis (the one at CELERY_BROKER_URL, or a local one started here), migrations, an
 # admin login, a Celery worker and Beat in the background, a processed sample video, then the
-# development server in the foreground. Ctrl-C stops the worker and Beat too.
+# development server. Ctrl-C (SIGINT to the process group) or a SIGTERM to this script stops
+# everything it started: each process runs in its own session (setsid), so whatever signal
+# arrives, the trap here stops them in order and kills what is left of each session, then stops
+# redis-server if ensure_redis started it this time (its var/redis.pid is new).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.local}"
@@ -10,24 +13,42 @@ PY=.venv/bin/python
 PORT="${PORT:-8000}"
 mkdir -p var
 
+pids=()
+old_redis=$(cat var/redis.pid 2>/dev/null || true)
+start() { setsid "$@" </dev/null & pids+=($!); }
+alive() { for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done; return 1; }
+stop() {
+  trap '' INT TERM
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 100); do alive || break; sleep 0.2; done  # a worker's warm shutdown: up to 20 s
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  wait || true
+  local redis_pid
+  redis_pid=$(cat var/redis.pid 2>/dev/null || true)
+  if [ -n "$redis_pid" ] && [ "$redis_pid" != "$old_redis" ]; then
+    kill -TERM "$redis_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  echo "run: stopped" >&2
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 scripts/ensure_redis.sh
 $PY manage.py migrate --noinput -v0
 $PY manage.py ensure_admin
 
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
-
-.venv/bin/celery -A config worker -Q transcription,analysis,hls,default --loglevel INFO \
-  --statedb var/worker.state --logfile var/worker.log -n "worker@%h" &
-pids+=($!)
-.venv/bin/celery -A config beat --loglevel INFO --logfile var/beat.log --pidfile var/beat.pid &
-pids+=($!)
+start .venv/bin/celery -A config worker -Q transcription,analysis,hls,default --loglevel INFO \
+  --statedb var/worker.state --logfile var/worker.log -n "worker@%h"
+start .venv/bin/celery -A config beat --loglevel INFO --logfile var/beat.log --pidfile var/beat.pid
 echo "run: worker log var/worker.log, beat log var/beat.log"
 
 [ -f var/sample.mp4 ] || $PY manage.py make_sample_media var/sample.mp4
-$PY manage.py process_file var/sample.mp4 --timeout 600
+start $PY manage.py process_file var/sample.mp4 --timeout 600
+wait "$!"
 
 echo
 echo "run: admin at http://127.0.0.1:$PORT/admin/ ($(cat var/admin-login.txt))"
-$PY manage.py runserver "127.0.0.1:$PORT"
+start $PY manage.py runserver "127.0.0.1:$PORT"
+wait "$!"

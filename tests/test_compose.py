@@ -40,17 +40,41 @@ def test_exactly_one_beat_and_the_supporting_services(compose: dict[str, Any]) -
     assert "noeviction" in services["redis"]["command"]
     assert "--appendonly" in services["redis"]["command"]
     assert "--basic-auth=${FLOWER_BASIC_AUTH:?" in services["flower"]["command"]
-    assert "gunicorn" in services["web"]["command"]
+    assert "gunicorn -c config/gunicorn.py config.wsgi:application" in services["web"]["command"]
 
 
 def test_services_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    for name in ("postgres", "redis", "web", "flower", *(f"worker-{q}" for q in QUEUES)):
+    for name in ("postgres", "redis", "web", "nginx", "flower", *(f"worker-{q}" for q in QUEUES)):
         assert "healthcheck" in services[name], name
+    assert services["nginx"]["depends_on"]["web"]["condition"] == "service_healthy"
     for name in ("web", "beat", *(f"worker-{q}" for q in QUEUES)):
         conditions = {dep: spec["condition"] for dep, spec in services[name]["depends_on"].items()}
         assert conditions["postgres"] == "service_healthy", name
         assert conditions["redis"] == "service_healthy", name
+
+
+def test_nginx_is_the_only_way_in_and_flower_listens_on_loopback(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    published = {name: s["ports"] for name, s in services.items() if "ports" in s}
+    assert published == {"nginx": ["${HTTP_PORT:-8000}:80"], "flower": ["127.0.0.1:5555:5555"]}
+    nginx, web = services["nginx"], services["web"]
+    assert nginx["container_name"] == "mediapipe-nginx"
+    assert nginx["volumes"] == ["media:/app/media:ro"]
+    assert nginx["environment"]["NGINX_UPSTREAM"] == "web:8000"
+    assert web["environment"]["DJANGO_BEHIND_PROXY"] == "true"
+    assert web["environment"]["DJANGO_MEDIA_DELIVERY"] == "x-accel"
+    assert web["environment"]["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+
+
+def test_build_targets_are_stages_of_the_dockerfile(compose: dict[str, Any]) -> None:
+    stages = re.findall(r"^FROM \S+ AS (\S+)$", (ROOT / "Dockerfile").read_text(), flags=re.MULTILINE)
+    assert stages == ["app", "nginx"]
+    assert compose["x-app"]["build"]["target"] == "app"
+    assert compose["services"]["nginx"]["build"]["target"] == "nginx"
+    for name, service in compose["services"].items():
+        if name not in ("postgres", "redis", "nginx"):
+            assert service["image"] == "mediapipe:latest", name
 
 
 def test_gpu_profile_reserves_an_nvidia_device_with_the_video_capability(compose: dict[str, Any]) -> None:
