@@ -11,27 +11,11 @@
 // FINISH_TIMEOUT_MS (default 60000: how long the detail page may still be processing).
 "use strict";
 
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
-const { chromium } = require("playwright-core");
+const { launch, recordProblems } = require("./chromium");
 
 const env = process.env;
 const BASE_URL = env.BASE_URL.replace(/\/$/, "");
 const FINISH_TIMEOUT_MS = Number(env.FINISH_TIMEOUT_MS || 60000);
-// The same flags as browser_check.js: the machine has no network, and without the
-// background-networking flags Chromium keeps dialling out.
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--autoplay-policy=no-user-gesture-required",
-];
 
 function log(message) {
   process.stderr.write(`[play_check] ${message}\n`);
@@ -134,22 +118,14 @@ async function checkPoster(page, failures) {
 }
 
 async function main() {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "chromium-profile-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
+  const { context, close } = await launch(env.CHROMIUM);
   const problems = [];
   const failures = [];
   let exitCode = 0;
   try {
     const page = context.pages()[0] || (await context.newPage());
     page.setDefaultTimeout(30000);
-    page.on("console", (msg) => msg.type() === "error" && problems.push(`console: ${msg.text()}`));
-    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    page.on("response", (res) => res.status() >= 400 && problems.push(`HTTP ${res.status()} ${res.url()}`));
+    recordProblems(page, problems);
 
     await logIn(page);
     log("logged in");
@@ -168,8 +144,7 @@ async function main() {
     if (page && env.SCREENSHOT) await page.screenshot({ path: env.SCREENSHOT, fullPage: true }).catch(() => {});
     throw new Error(`${err.message}\nbrowser problems: ${JSON.stringify(problems)}`);
   } finally {
-    await context.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+    await close();
   }
   return exitCode;
 }
