@@ -5,6 +5,7 @@ a chain cannot be revoked as a whole)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import chain, uuid
@@ -39,16 +40,22 @@ def first_unsucceeded_stage(upload: UploadedFile) -> str | None:
     return next((s for s in pipeline_stages(upload) if upload.stage_status(s) != StageStatus.SUCCEEDED), None)
 
 
-def pipeline_enqueue(upload: UploadedFile) -> list[str]:
-    """A new upload: every stage queued with a fresh task id; the chain is sent after commit."""
+Sender = Callable[[int, dict[str, str]], None]
+
+
+def pipeline_enqueue(upload: UploadedFile, *, send: Sender | None = None) -> list[str]:
+    """A new upload: every stage queued with a fresh task id; the chain is sent after commit (or
+    handed to `send`, as `process_file --sync` does to run the stages in its own process)."""
     if upload.media_kind == MediaKind.AUDIO:
         stage_finish(
             upload.pk, Stage.HLS, status=StageStatus.SKIPPED, error="audio upload: there is no video to stream"
         )
-    return pipeline_resume(upload, from_stage=Stage.TRANSCRIPTION)
+    return pipeline_resume(upload, from_stage=Stage.TRANSCRIPTION, send=send)
 
 
-def pipeline_resume(upload: UploadedFile, *, from_stage: str, reset_attempts: bool = True) -> list[str]:
+def pipeline_resume(
+    upload: UploadedFile, *, from_stage: str, reset_attempts: bool = True, send: Sender | None = None
+) -> list[str]:
     """Queue `from_stage` and every later stage again under new task ids and send that chain after
     commit. Used by reprocess, dead-letter re-runs and the watchdog."""
     stages = pipeline_stages(upload)
@@ -59,7 +66,7 @@ def pipeline_resume(upload: UploadedFile, *, from_stage: str, reset_attempts: bo
     task_ids = {stage: uuid() for stage in stages[stages.index(from_stage) :]}
     stages_queue(upload.pk, task_ids, keep_attempts_of=None if reset_attempts else from_stage)
     upload_id = upload.pk
-    transaction.on_commit(lambda: _send(upload_id, task_ids))
+    transaction.on_commit(lambda: (send or _send)(upload_id, task_ids))
     return list(task_ids.values())
 
 

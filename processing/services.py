@@ -19,10 +19,14 @@ from .analysis.backends import analyze
 from .errors import NothingToDo
 from .media.encode import MASTER, POSTER, HlsOptions, encode_hls
 from .media.hls import parse_ladder
+from .media.probe import Limits
 from .media.storage import copy_to_local, delete_prefix, publish_dir
 from .transcription.engine import transcribe
 
 logger = logging.getLogger(__name__)
+
+# What a recording without speech ends with: transcription succeeded, empty; analysis skipped.
+NO_SPEECH = "no speech found"
 
 
 def transcription_run(upload: UploadedFile) -> dict[str, Any]:
@@ -30,7 +34,7 @@ def transcription_run(upload: UploadedFile) -> dict[str, Any]:
         raise NothingToDo("the file has no audio track: nothing to transcribe")
     progress = ProgressRecorder(upload.pk, Stage.TRANSCRIPTION, total_seconds=upload.duration or 0)
     with upload.file.open("rb") as audio:
-        result = transcribe(audio, on_progress=progress)
+        result = transcribe(audio, on_progress=progress, audio_stream=upload.audio_stream)
     upload.transcript_segments = result.segments
     upload.transcript_text = result.text
     upload.language = result.language
@@ -44,6 +48,7 @@ def transcription_run(upload: UploadedFile) -> dict[str, Any]:
         ]
     )  # fmt: skip
     return {
+        **({} if result.segments else {"note": NO_SPEECH}),
         "engine": result.engine,
         "segments": len(result.segments),
         "language": result.language,
@@ -55,7 +60,7 @@ def analysis_run(upload: UploadedFile) -> dict[str, Any]:
     """summarize_text, definition_issue and definition_solution through the configured backend,
     written in the transcript's language."""
     if not upload.transcript_text.strip():
-        raise NothingToDo("the transcript is empty: no speech was found")
+        raise NothingToDo(NO_SPEECH)
     result = analyze(upload.transcript_segments, language=upload.language)
     upload.summary = " ".join(item["text"] for item in result.summary)
     upload.summary_items = list(result.summary)
@@ -83,6 +88,7 @@ def hls_options() -> HlsOptions:
         segment_seconds=settings.HLS_SEGMENT_SECONDS,
         stall_seconds=settings.HLS_STALL_SECONDS,
         probe_ttl=settings.HLS_ENCODER_PROBE_TTL,
+        limits=Limits.from_settings(),
     )
 
 

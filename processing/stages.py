@@ -21,10 +21,11 @@ from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from django.conf import settings
 
 from uploads.models import Stage, StageStatus, UploadedFile
-from uploads.state import owner_token, stage_claim, stage_finish, stage_retry, stages_skip_after
+from uploads.state import owner_token, stage_claim, stage_detail, stage_finish, stage_retry, stages_skip_after
 
 from .errors import PERMANENT_ERRORS, TRANSIENT_ERRORS, NothingToDo
 from .heartbeat import HEARTBEATS
+from .messages import failure_messages, scrub
 from .models import DeadLetter
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def run_stage(
         with HEARTBEATS.beating(upload_id, stage, owner_token()):
             result = service(upload)
     except NothingToDo as exc:
-        stage_finish(upload_id, stage, status=StageStatus.SKIPPED, error=str(exc))
+        stage_finish(upload_id, stage, status=StageStatus.SKIPPED, error=scrub(str(exc)))
         logger.info("%s skipped uploaded_file_id: %s: %s", phrase, upload_id, exc)
         return {"uploaded_file_id": upload_id, "outcome": "skipped", "reason": str(exc)}
     except TRANSIENT_ERRORS as exc:
@@ -86,7 +87,7 @@ def run_stage(
             stage_retry(upload_id, stage, reason=f"{type(exc).__name__}: {exc}")
             logger.warning("%s retrying uploaded_file_id: %s in %.0f s: %s", phrase, upload_id, countdown, exc)
             raise task.retry(exc=exc, countdown=countdown) from exc
-        message = f"gave up after {task.request.retries} retries: {type(exc).__name__}: {exc}"
+        message = f"gave up after {task.request.retries} retries: {scrub(str(exc))}"
         _fail(task, stage, upload_id, message, exc, dead_letter=True)
     except SoftTimeLimitExceeded as exc:
         if _cancelled(upload_id):
@@ -98,11 +99,13 @@ def run_stage(
         message = f"stopped: the soft time limit of {soft_limit} s was reached (or revoked with SIGUSR1)"
         _fail(task, stage, upload_id, message, exc)
     except PERMANENT_ERRORS as exc:
-        _fail(task, stage, upload_id, str(exc), exc)
+        _fail(task, stage, upload_id, failure_messages(exc, unexpected=False)[0], exc)
     except Exception as exc:
         logger.exception("%s crashed uploaded_file_id: %s", phrase, upload_id)
-        _fail(task, stage, upload_id, f"unexpected error: {type(exc).__name__}: {exc}", exc, dead_letter=True)
-    if not stage_finish(upload_id, stage, status=StageStatus.SUCCEEDED):
+        message = failure_messages(exc, unexpected=True, task_id=task.request.id or "")[0]
+        _fail(task, stage, upload_id, message, exc, dead_letter=True)
+    note = str(result.pop("note", ""))  # a succeeded stage's remark for the uploader, e.g. "no speech found"
+    if not stage_finish(upload_id, stage, status=StageStatus.SUCCEEDED, error=note):
         _stop_chain(task)  # cancelled (or taken over) while it ran: the result stands, the chain stops
         return {"uploaded_file_id": upload_id, "outcome": "superseded", **result}
     elapsed_ms = (time.monotonic() - started) * 1000
@@ -125,10 +128,15 @@ def _raise_if_deleted(upload_id: int) -> None:
 def _fail(
     task: Task, stage: str, upload_id: int, message: str, exc: BaseException, *, dead_letter: bool = False
 ) -> NoReturn:
+    """Mark the stage failed with `message` (the uploader's words); the exception itself, with its class
+    and any paths, goes to the log, to the upload's stage_details (admin) and to the dead letter."""
     _raise_if_deleted(upload_id)
+    detail = failure_messages(exc, unexpected=True)[1]
     stage_finish(upload_id, stage, status=StageStatus.FAILED, error=message)
+    stage_detail(upload_id, stage, detail)
     stages_skip_after(upload_id, stage, reason=f"not run: {PHRASES[Stage(stage)]} failed")
-    logger.error("%s failed uploaded_file_id: %s: %s", PHRASES[Stage(stage)], upload_id, message)
+    said = type(exc).__name__ if scrub(str(exc)) == message else detail.splitlines()[0]
+    logger.error("%s failed uploaded_file_id: %s: %s [%s]", PHRASES[Stage(stage)], upload_id, message, said)
     if dead_letter:
         DeadLetter.objects.create(
             upload_id=upload_id,
@@ -136,7 +144,7 @@ def _fail(
             task_id=task.request.id or "",
             task_name=task.name,
             args=list(task.request.args or []),
-            exception=message,
+            exception=detail.splitlines()[0],
             traceback_tail="".join(traceback.format_exception(exc))[-4000:],
         )
     raise StageFailed(message) from exc

@@ -10,20 +10,24 @@ from celery import Task, shared_task
 from uploads.models import Stage
 
 from . import services
-from .stages import queue_options, run_stage
+from .stages import StageFailed, queue_options, run_stage
+
+# A stage that failed for a known reason (bad media, configuration, a limit) has already recorded its
+# message; declared here, Celery logs it in one INFO line, and only real crashes get a traceback.
+EXPECTED = (StageFailed,)
 
 
-@shared_task(bind=True, **queue_options("transcription"))
+@shared_task(bind=True, throws=EXPECTED, **queue_options("transcription"))
 def transcribe_and_save_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
     return run_stage(self, Stage.TRANSCRIPTION, uploaded_file_id, services.transcription_run)
 
 
-@shared_task(bind=True, **queue_options("analysis"))
+@shared_task(bind=True, throws=EXPECTED, **queue_options("analysis"))
 def generate_ai_analysis_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
     return run_stage(self, Stage.ANALYSIS, uploaded_file_id, services.analysis_run)
 
 
-@shared_task(bind=True, **queue_options("hls"))
+@shared_task(bind=True, throws=EXPECTED, **queue_options("hls"))
 def generate_hls_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
     return run_stage(self, Stage.HLS, uploaded_file_id, services.hls_run)
 

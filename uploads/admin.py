@@ -82,13 +82,30 @@ class UploadedFileAdmin(admin.ModelAdmin):
     actions = ["cancel", "reprocess_failed", "reprocess_transcription", "reprocess_analysis", "reprocess_hls"]
     readonly_fields = [
         "original_name", "size", "media_kind", "duration", "has_audio", "width", "height", "uploader", "created_at",
+        "container_format", "audio_stream", "audio_tracks",
         "stages_table", "language", "transcript", "summary_list", "issues_list", "solutions_list",
         "analysis_backend", "analysis_model", "analysis_meta", "transcription_engine", "transcription_model",
         "language_probability", "transcription_seconds",
         "hls_link", "poster", "subtitle_downloads", "hls_encoder", "hls_fallback_reason",
     ]  # fmt: skip
     fieldsets = [
-        (None, {"fields": ["original_name", "size", "media_kind", "duration", "has_audio", "width", "height"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "original_name",
+                    "size",
+                    "media_kind",
+                    "container_format",
+                    "duration",
+                    "has_audio",
+                    "audio_tracks",
+                    "audio_stream",
+                    "width",
+                    "height",
+                ]
+            },
+        ),
         ("Pipeline", {"fields": ["stages_table"]}),
         (
             "Transcript",
@@ -213,12 +230,19 @@ class UploadedFileAdmin(admin.ModelAdmin):
                     getattr(obj, f"{stage}_started_at") or "-",
                     getattr(obj, f"{stage}_finished_at") or "-",
                     getattr(obj, f"{stage}_error") or "",
+                    (obj.stage_details or {}).get(stage, ""),
                 )
             )
-        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            '<td><pre style="white-space:pre-wrap;margin:0">{}</pre></td></tr>',
+            rows,
+        )
         return format_html(
             "<table><tr><th>Stage</th><th>Status</th><th>Task (results)</th><th>Started</th>"
-            "<th>Finished</th><th>Message</th></tr>{}</table>",
+            "<th>Finished</th><th>Message (shown to the uploader)</th><th>Details (operators only)</th></tr>"
+            "{}</table>",
             body,
         )
 

@@ -50,6 +50,12 @@ class UploadedFile(models.Model):
     has_audio = models.BooleanField(default=False)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+    container_format = models.CharField(max_length=32, blank=True, help_text="ffprobe's demuxer, e.g. mov, matroska")
+    audio_stream = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Which audio track (0 = first) is transcribed and streamed: the default one, else the first",
+    )
+    audio_tracks = models.PositiveSmallIntegerField(default=0)
     uploader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Set once by cancel; every stage checks it before it claims itself.
@@ -91,6 +97,10 @@ class UploadedFile(models.Model):
     hls_heartbeat_at = models.DateTimeField("HLS heartbeat", null=True, blank=True)
     hls_attempts = models.PositiveSmallIntegerField("HLS attempts", default=0)
     hls_claimed_by = models.CharField("HLS claimed by", max_length=255, blank=True, help_text="host:pid")
+
+    # What an operator needs about the last failure or skip of each stage ({stage: text}): exception
+    # class, ffmpeg's line with paths, storage names. Shown in admin and logged, never on the pages.
+    stage_details = models.JSONField(default=dict, blank=True)
 
     # Transcription results
     transcript_text = models.TextField(blank=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +15,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from processing.media.probe import InvalidMedia, MediaInfo, probe_file
+from processing.media.probe import InvalidMedia, LimitExceeded, Limits, MediaInfo, probe_file
 
 from .models import UploadedFile
 
@@ -31,7 +31,7 @@ def _local_path(file: File[Any]) -> Iterator[str]:
     if temporary_path is not None:
         yield temporary_path()
         return
-    with tempfile.NamedTemporaryFile(prefix="probe-", suffix=os.path.splitext(file.name or "")[1]) as tmp:
+    with tempfile.NamedTemporaryFile(prefix="probe-") as tmp:
         file.seek(0)
         shutil.copyfileobj(file, tmp)
         tmp.flush()
@@ -51,13 +51,22 @@ def upload_validate(*, file: File[Any]) -> MediaInfo:
         )
     with _local_path(file) as path:
         try:
-            return probe_file(path)
+            return probe_file(path, Limits.from_settings())
+        except LimitExceeded as exc:
+            raise ValidationError(f"The file is refused: {exc}.", code="over_limit") from exc
         except InvalidMedia as exc:
-            raise ValidationError(f"Not an audio or video file: {exc}", code="not_media") from exc
+            raise ValidationError(f"Not an audio or video file: {exc}.", code="not_media") from exc
 
 
 @transaction.atomic
-def upload_create(*, file: File[Any], original_name: str = "", uploader: Any = None) -> UploadedFile:
+def upload_create(
+    *,
+    file: File[Any],
+    original_name: str = "",
+    uploader: Any = None,
+    send: Callable[[int, dict[str, str]], None] | None = None,
+) -> UploadedFile:
+    """Validate, save, and start the pipeline after commit (`send`: see pipeline_enqueue)."""
     from processing.pipeline import pipeline_enqueue
 
     info = upload_validate(file=file)
@@ -70,11 +79,15 @@ def upload_create(*, file: File[Any], original_name: str = "", uploader: Any = N
         has_audio=info.has_audio,
         width=info.width,
         height=info.height,
+        container_format=info.format_name,
+        audio_stream=info.audio_index,
+        audio_tracks=info.audio_tracks,
         uploader=uploader,
     )
-    upload.file.save(name, file, save=False)
+    # Stored under a generated name with the suffix of the probed container, never the user's.
+    upload.file.save(f"upload{info.suffix}", file, save=False)
     upload.save()
-    pipeline_enqueue(upload)
+    pipeline_enqueue(upload, send=send)
     upload.refresh_from_db()
     return upload
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -142,6 +143,15 @@ def stage_retry(upload_id: int, stage: str, *, reason: str) -> bool:
 def stage_finish(upload_id: int, stage: str, *, status: str, error: str = "") -> bool:
     changes: dict[str, Any] = {"progress": 100.0} if status == StageStatus.SUCCEEDED else {}
     return _move(upload_id, stage, allowed=OPEN, status=status, error=error, finished_at=timezone.now(), **changes)
+
+
+def stage_detail(upload_id: int, stage: str, detail: str) -> None:
+    """Keep what an operator needs about a stage's failure (admin shows it; the pages never do)."""
+    with transaction.atomic():
+        row = UploadedFile.objects.select_for_update().filter(pk=upload_id).values_list("stage_details", flat=True)
+        details = dict(next(iter(row), None) or {})
+        details[stage] = detail[-4000:]
+        UploadedFile.objects.filter(pk=upload_id).update(stage_details=details)
 
 
 def stages_skip_after(upload_id: int, stage: str, *, reason: str) -> None:

@@ -151,6 +151,14 @@ LOGGING = {
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=2 * 1024**3)
 # Django keeps request bodies above this size on disk, not in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+# Caps on what an upload may be, checked on ffprobe's view of it (processing.media.probe) at upload
+# and again on the worker. Each refusal names its setting. Frames: 4096x2160 (DCI 4K) by default; a
+# 16000x16000 frame made the HLS stage peak at 3.8 GB. Duration: 6 h, inside the transcription
+# queue's time limit on CPU. Metadata: all container and stream tags together.
+MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=4096 * 2160)
+MEDIA_MAX_FPS = env.float("MEDIA_MAX_FPS", default=120.0)
+MEDIA_MAX_DURATION_SECONDS = env.float("MEDIA_MAX_DURATION_SECONDS", default=6 * 3600.0)
+MEDIA_MAX_METADATA_BYTES = env.int("MEDIA_MAX_METADATA_BYTES", default=1024**2)
 
 # --- Transcription -----------------------------------------------------------------------------
 TRANSCRIPTION_ENGINE = env("TRANSCRIPTION_ENGINE", default="faster-whisper")  # faster-whisper | openai-whisper

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .encoders import nvenc_probe
 from .hls import LIBX264, NVENC, HlsJob, Rung, build_hls_command, plan_renditions, video_variants_first
-from .probe import InvalidMedia, MediaInfo, probe_file
+from .probe import InvalidMedia, Limits, MediaInfo, input_guard, local_input, probe_file, probe_output
 from .runner import MediaToolError, run_ffmpeg, run_tool
 from .subtitles import add_subtitles_to_master, language_name, subtitle_playlist, to_webvtt
 
@@ -30,6 +30,7 @@ class HlsOptions:
     segment_seconds: int = 4
     stall_seconds: float = 120
     probe_ttl: float = 600
+    limits: Limits | None = None  # the upload caps, checked again on the worker's copy
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def encode_hls(
     on_progress: Callable[[float], None] | None = None,
 ) -> HlsResult:
     """Encode `source` into `work_dir/<attempt>/`; only exit code 0 and a full-length result count."""
-    info = probe_file(source)
+    info = probe_file(source, options.limits)
     if info.width is None or info.height is None:
         raise InvalidMedia("no video stream to encode")
     attempts, reason = _attempts(options)
@@ -113,6 +114,7 @@ def _job(source: str, out_dir: str, info: MediaInfo, options: HlsOptions, encode
         segment_seconds=options.segment_seconds,
         fps=info.fps,
         gpu_scale=gpu_scale,
+        audio_index=info.audio_index,
     )
 
 
@@ -124,7 +126,7 @@ def _encode(job: HlsJob, expected: float, stall_seconds: float, on_progress: Cal
         text = video_variants_first(fh.read())
     with open(master, "w", encoding="utf-8") as fh:
         fh.write(text)
-    duration = probe_file(master).duration
+    duration = probe_output(master).duration
     if abs(duration - expected) > DURATION_TOLERANCE:
         raise MediaToolError(
             f"HLS output lasts {duration:.2f} s but the source lasts {expected:.2f} s: "
@@ -156,8 +158,9 @@ def poster_command(source: str, dest: str, duration: float, *, keyframes_only: b
     seek = f"{min(duration * 0.1, 30.0):.3f}"
     skip, frames = (["-skip_frame", "nokey"], 8) if keyframes_only else ([], 60)
     return [
-        "ffmpeg", "-v", "error", "-y", *skip, "-ss", seek, "-i", source,
-        "-vf", f"thumbnail={frames},scale=-2:'min(720,ih)'", "-frames:v", "1", "-q:v", "3", dest,
+        "ffmpeg", "-v", "error", "-y", *input_guard(), *skip, "-ss", seek, "-i", local_input(source),
+        "-map", "0:V:0", "-vf", f"thumbnail={frames},scale=-2:'min(720,ih)'", "-frames:v", "1", "-q:v", "3",
+        "-map_metadata", "-1", dest,
     ]  # fmt: skip
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import ffmpeg
 
+from .probe import FORMAT_WHITELIST, local_input
+
 LIBX264 = "libx264"
 NVENC = "h264_nvenc"
 
@@ -53,6 +55,7 @@ class HlsJob:
     segment_seconds: int = 4
     fps: float | None = None
     gpu_scale: bool = False  # NVENC only: decode with CUDA and scale with scale_cuda
+    audio_index: int = 0  # the audio stream (among audio streams) that is streamed: the default one
 
 
 def parse_ladder(specs: Iterable[str]) -> tuple[Rung, ...]:
@@ -94,8 +97,11 @@ def _encoder_options(job: HlsJob) -> dict[str, object]:
 
 def build_hls_command(job: HlsJob) -> list[str]:
     gpu = job.gpu_scale and job.encoder == NVENC
+    # Only the file itself, only an accepted container (see processing.media.probe).
+    guard = {"protocol_whitelist": "file", "format_whitelist": FORMAT_WHITELIST}
     # Frames stay in GPU memory from the decoder through scale_cuda to NVENC.
-    source = ffmpeg.input(job.source, hwaccel="cuda", hwaccel_output_format="cuda") if gpu else ffmpeg.input(job.source)
+    hwaccel = {"hwaccel": "cuda", "hwaccel_output_format": "cuda"} if gpu else {}
+    source = ffmpeg.input(local_input(job.source), **guard, **hwaccel)
     video = source.video
     if job.fps:
         video = video.filter("fps", round(min(job.fps, 60.0), 3))
@@ -112,6 +118,9 @@ def build_hls_command(job: HlsJob) -> list[str]:
         "hls_fmp4_init_filename": "init.mp4",
         "hls_segment_filename": f"{job.out_dir}/%v/seg_%05d.m4s",
         "master_pl_name": "master.m3u8",
+        # Nothing of the source's tags (title, comment, location, handler names) reaches the output.
+        "map_metadata": -1,
+        "map_chapters": -1,
         **_encoder_options(job),
     }
     if not gpu:
@@ -129,7 +138,7 @@ def build_hls_command(job: HlsJob) -> list[str]:
     outputs = list(streams)
     if job.has_audio:
         # One audio encode shared by every rendition, not one per rung.
-        outputs.insert(0, source.audio)
+        outputs.insert(0, source[f"a:{job.audio_index}"])
         audio_kbps = max(r.rung.audio_kbps for r in job.renditions)
         options.update({"c:a": "aac", "b:a": f"{audio_kbps}k", "ac": 2, "ar": 48000})
         stream_map.insert(0, "a:0,agroup:audio,name:audio")

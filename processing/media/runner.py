@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 logger = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 20
+STDERR_KEEP_BYTES = 64 * 1024
 _PR_SET_PDEATHSIG = 1
 
 
@@ -52,31 +53,76 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+_ERROR_MARKERS = ("error", "failed", "cannot", "invalid", "no such", "unsupported", "not found", "no capable")
+FIRST_ERRORS_KEPT = 5
+
+
+def is_error_line(line: str) -> bool:
+    return any(marker in line.lower() for marker in _ERROR_MARKERS)
+
+
 def error_line(stderr: str) -> str:
     """The line an operator should see: the first line naming an error, else the last line."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    markers = ("error", "failed", "cannot", "invalid", "no such", "unsupported", "not found", "no capable")
     for line in lines:
-        if any(marker in line.lower() for marker in markers):
+        if is_error_line(line):
             return line
     return lines[-1] if lines else ""
 
 
-def run_tool(args: Sequence[str], *, timeout: float = 60) -> str:
-    """Run a short ffprobe/ffmpeg command and return its stdout; raise MediaToolError on failure."""
+class OutputTooLarge(MediaToolError):
+    """The tool wrote more to stdout than the caller's cap; it was killed."""
+
+
+def run_tool(args: Sequence[str], *, timeout: float = 60, max_output: int | None = None) -> str:
+    """Run a short ffprobe/ffmpeg command and return its stdout; raise MediaToolError on failure.
+    With `max_output`, the tool is killed (OutputTooLarge) as soon as its stdout passes that many bytes,
+    so a crafted file cannot make this process hold an unbounded probe."""
+    proc = subprocess.Popen(
+        list(args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    out, err = bytearray(), bytearray()
+    deadline = time.monotonic() + timeout
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ, out)
+    sel.register(proc.stderr, selectors.EVENT_READ, err)
     try:
-        done = subprocess.run(
-            list(args), capture_output=True, timeout=timeout, preexec_fn=_die_with_parent, check=False
-        )
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise MediaToolError(f"{args[0]} timed out after {timeout:.0f} s")
+            for key, _ in sel.select(timeout=min(left, 1.0)):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                if key.data is err and len(err) > STDERR_KEEP_BYTES:
+                    continue  # keep the first errors; the rest is noise
+                key.data.extend(chunk)
+                if max_output is not None and key.data is out and len(out) > max_output:
+                    raise OutputTooLarge(f"{args[0]} wrote more than {max_output} bytes; killed")
+        proc.wait(timeout=max(0.1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired as exc:
         raise MediaToolError(f"{args[0]} timed out after {timeout:.0f} s") from exc
-    stderr = done.stderr.decode(errors="replace")
-    if done.returncode != 0:
+    finally:
+        sel.close()
+        _kill_group(proc)
+        proc.stdout.close()
+        proc.stderr.close()
+    stderr = err.decode(errors="replace")
+    if proc.returncode != 0:
         line = error_line(stderr)
         raise MediaToolError(
-            f"{args[0]} exited {done.returncode}: {line}", returncode=done.returncode, tail=stderr[-2000:], line=line
+            f"{args[0]} exited {proc.returncode}: {line}", returncode=proc.returncode, tail=stderr[-2000:], line=line
         )
-    return done.stdout.decode(errors="replace")
+    return out.decode(errors="replace")
 
 
 def run_ffmpeg(
@@ -95,11 +141,12 @@ def run_ffmpeg(
         preexec_fn=_die_with_parent,
     )
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    first: list[str] = []  # the first lines naming an error, wherever they fall: usually the cause
     try:
-        _pump(proc, tail, on_progress, stall_seconds)
+        _pump(proc, tail, first, on_progress, stall_seconds)
     finally:
         _kill_group(proc)
-    stderr = "\n".join(tail)
+    stderr = "\n".join([*first, *tail])
     if proc.returncode != 0:
         line = error_line(stderr)
         raise MediaToolError(
@@ -110,6 +157,7 @@ def run_ffmpeg(
 def _pump(
     proc: subprocess.Popen[bytes],
     tail: collections.deque[str],
+    first: list[str],
     on_progress: Callable[[float], None] | None,
     stall_seconds: float,
 ) -> None:
@@ -133,6 +181,8 @@ def _pump(
                 if key.data == "err":
                     if line:
                         tail.append(line)
+                        if len(first) < FIRST_ERRORS_KEPT and is_error_line(line):
+                            first.append(line)
                 elif line.startswith("out_time_us=") and line[12:].lstrip("-").isdigit():
                     seconds = max(0.0, int(line[12:]) / 1e6)
                     if seconds > last_out_time:

@@ -97,7 +97,9 @@ def _from(offset: float, on_progress: ProgressCallback | None) -> ProgressCallba
     return lambda seconds: on_progress(offset + seconds)
 
 
-def transcribe(audio: str | IO[bytes], *, on_progress: ProgressCallback | None = None) -> Transcript:
+def transcribe(
+    audio: str | IO[bytes], *, on_progress: ProgressCallback | None = None, audio_stream: int = 0
+) -> Transcript:
     """Transcribe a path or binary file object with the configured engine.
 
     The audio goes to the engine in windows of WHISPER_WINDOW_SECONDS cut at quiet points (see
@@ -117,7 +119,7 @@ def transcribe(audio: str | IO[bytes], *, on_progress: ProgressCallback | None =
     on_progress = _forward_only(on_progress)
     result = Transcript()
     language = language_setting()
-    for window in audio_windows(audio, float(settings.WHISPER_WINDOW_SECONDS)):
+    for window in audio_windows(audio, float(settings.WHISPER_WINDOW_SECONDS), stream=audio_stream):
         progress = _from(window.offset, on_progress)
         if spec.engine == OPENAI_WHISPER:
             part = backend_openai.run(model, window.samples, spec, language=language, on_progress=progress)

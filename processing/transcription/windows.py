@@ -19,10 +19,13 @@ from typing import IO, Any
 
 import numpy as np
 
+from processing.media.probe import FORMAT_WHITELIST
+
 SAMPLE_RATE = 16000
 SEARCH_SECONDS = 30.0  # a cut goes at the quietest point of the window's last 30 s
 QUIET_FRAME = SAMPLE_RATE // 10  # energy is compared over 100 ms frames
 _GROUP_SAMPLES = 500_000  # decode_audio's resampling group
+_GUARD = {"format_whitelist": FORMAT_WHITELIST, "protocol_whitelist": "file"}
 
 
 @dataclass(frozen=True)
@@ -35,19 +38,20 @@ class Window:
         return len(self.samples) / SAMPLE_RATE
 
 
-def audio_windows(audio: str | IO[bytes], window_seconds: float) -> Iterator[Window]:
+def audio_windows(audio: str | IO[bytes], window_seconds: float, *, stream: int = 0) -> Iterator[Window]:
     """Consecutive windows that together hold every decoded sample once, in order.
 
     A window is cut once at least `window_seconds` plus the search span are buffered, at the quietest
     100 ms frame of the search span before `window_seconds`; the rest starts the next window. The last
     window takes what remains (up to window + search). `window_seconds` <= 0 gives one window. A
     recording with no audio samples gives one empty window, as decode_audio gives an empty array.
+    `stream` is the audio stream to decode, counted among audio streams (the upload's audio_stream).
     """
     window = int(window_seconds * SAMPLE_RATE) if window_seconds > 0 else 0
     search = min(int(SEARCH_SECONDS * SAMPLE_RATE), window // 2)
     pending: list[np.ndarray[Any, np.dtype[np.int16]]] = []
     pending_len = consumed = 0
-    for chunk in _decoded_s16(audio):
+    for chunk in _decoded_s16(audio, stream):
         pending.append(chunk)
         pending_len += len(chunk)
         while window and pending_len >= window + search:
@@ -75,16 +79,17 @@ def _to_float(samples: np.ndarray[Any, np.dtype[np.int16]]) -> np.ndarray[Any, n
     return samples.astype(np.float32) / 32768.0
 
 
-def _decoded_s16(audio: str | IO[bytes]) -> Iterator[np.ndarray[Any, np.dtype[np.int16]]]:
+def _decoded_s16(audio: str | IO[bytes], stream: int = 0) -> Iterator[np.ndarray[Any, np.dtype[np.int16]]]:
     """decode_audio's own steps (faster-whisper is pinned; a test holds the samples equal), yielded as
-    they come instead of gathered into one array."""
+    they come instead of gathered into one array. Only accepted containers are opened, and only the
+    file itself (processing.media.probe), as for every ffmpeg run."""
     import av
     from faster_whisper.audio import _group_frames, _ignore_invalid_frames, _resample_frames
 
     resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     try:
-        with av.open(audio, mode="r", metadata_errors="ignore") as container:
-            frames = _group_frames(_ignore_invalid_frames(container.decode(audio=0)), _GROUP_SAMPLES)
+        with av.open(audio, mode="r", metadata_errors="ignore", options=_GUARD) as container:
+            frames = _group_frames(_ignore_invalid_frames(container.decode(audio=stream)), _GROUP_SAMPLES)
             for frame in _resample_frames(frames, resampler):
                 yield frame.to_ndarray().reshape(-1)
     finally:

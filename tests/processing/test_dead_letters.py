@@ -74,13 +74,19 @@ def test_exhausted_retries_fail_the_stage_and_write_a_dead_letter(
     assert isinstance(result.result, StageFailed)
     upload = UploadedFile.objects.get(pk=transcribed.pk)
     assert upload.analysis_status == StageStatus.FAILED
-    assert upload.analysis_error.startswith("gave up after 3 retries: AnalysisTransientError")
+    # The uploader reads what happened; the exception class is for operators (admin, dead letter).
+    assert (
+        upload.analysis_error
+        == "gave up after 3 retries: the LLM endpoint still failed after 1 attempt(s): HTTP 503: overloaded"
+    )
+    assert upload.stage_details["analysis"].startswith("AnalysisTransientError: the LLM endpoint")
     assert len(llm.requests) == 4  # the first try and the analysis queue's max_retries=3
     letter = DeadLetter.objects.get()
     assert (letter.upload_id, letter.stage, letter.task_id) == (upload.pk, "analysis", "analysis-task-1")
     assert letter.task_name == "processing.tasks.generate_ai_analysis_async"
     assert letter.args == [upload.pk]
     assert "AnalysisTransientError" in letter.traceback_tail
+    assert letter.exception.startswith("AnalysisTransientError: ")
     assert TaskAttempt.objects.filter(task_id="analysis-task-1", event="retried").count() == 3
 
     # Admin lists it and re-runs it: the stage is queued again under a new task id.

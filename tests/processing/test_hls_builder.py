@@ -15,6 +15,7 @@ from processing.media.hls import (
     plan_renditions,
     video_variants_first,
 )
+from processing.media.probe import FORMAT_WHITELIST
 
 LADDER = parse_ladder(["1080:5000:128", "720:2800:128", "480:1400:96", "360:800:96"])
 
@@ -66,22 +67,28 @@ def _job(**overrides: object) -> HlsJob:
 
 def test_libx264_command_is_one_process_for_the_whole_ladder() -> None:
     assert build_hls_command(_job()) == [
-        "ffmpeg", "-i", "/in/src.mp4",
+        "ffmpeg", "-format_whitelist", FORMAT_WHITELIST, "-protocol_whitelist", "file", "-i", "file:/in/src.mp4",
         "-filter_complex", "[0:v]fps=30.0[s0];[s0]split=2[s1][s2];[s1]scale=854:480[s3];[s2]scale=640:360[s4]",
-        "-map", "0:a", "-map", "[s3]", "-map", "[s4]",
+        "-map", "0:a:0", "-map", "[s3]", "-map", "[s4]",
         "-f", "hls", "-ac", "2", "-ar", "48000", "-b:a", "96k",
         "-b:v:0", "1400k", "-b:v:1", "800k", "-bufsize:v:0", "2100k", "-bufsize:v:1", "1200k",
         "-c:a", "aac", "-c:v", "libx264",
         "-force_key_frames", "expr:gte(t,n_forced*4)",
         "-hls_flags", "independent_segments", "-hls_fmp4_init_filename", "init.mp4",
         "-hls_playlist_type", "vod", "-hls_segment_filename", "/out/%v/seg_%05d.m4s",
-        "-hls_segment_type", "fmp4", "-hls_time", "4", "-master_pl_name", "master.m3u8",
-        "-maxrate:v:0", "1498k", "-maxrate:v:1", "856k",
+        "-hls_segment_type", "fmp4", "-hls_time", "4", "-map_chapters", "-1", "-map_metadata", "-1",
+        "-master_pl_name", "master.m3u8", "-maxrate:v:0", "1498k", "-maxrate:v:1", "856k",
         "-pix_fmt", "yuv420p", "-preset", "veryfast", "-sc_threshold", "0",
         "-var_stream_map", "a:0,agroup:audio,name:audio v:0,name:480p,agroup:audio v:1,name:360p,agroup:audio",
         "-x264-params", "open-gop=0",
         "/out/%v/index.m3u8", "-hide_banner", "-nostats", "-progress", "pipe:1", "-y",
     ]  # fmt: skip
+
+
+def test_the_default_audio_track_is_the_one_streamed() -> None:
+    args = build_hls_command(_job(audio_index=2))
+    assert next(args[i + 1] for i, arg in enumerate(args) if arg == "-map") == "0:a:2"
+    assert args[args.index("-var_stream_map") + 1].startswith("a:0,agroup:audio,name:audio ")
 
 
 def test_nvenc_command_uses_forced_idr_and_no_x264_options() -> None:
@@ -95,7 +102,7 @@ def test_nvenc_command_uses_forced_idr_and_no_x264_options() -> None:
 
 def test_source_without_audio_maps_video_only() -> None:
     args = build_hls_command(_job(has_audio=False))
-    assert "0:a" not in args
+    assert not any(arg.startswith("0:a") for arg in args)
     assert "-c:a" not in args
     assert args[args.index("-var_stream_map") + 1] == "v:0,name:480p v:1,name:360p"
 

@@ -12,7 +12,7 @@ import pytest
 
 from processing.media.encode import MASTER, POSTER, HlsOptions, encode_hls
 from processing.media.hls import LIBX264, parse_ladder, plan_renditions
-from processing.media.probe import probe_file
+from processing.media.probe import probe_file, probe_output
 from tests.processing.test_subtitles import parse_webvtt
 
 LADDER = parse_ladder(["480:900:96", "360:600:64", "240:300:64"])
@@ -105,7 +105,7 @@ def test_one_pass_ladder_is_complete_and_aligned(name: str, tmp_path: Path) -> N
     keyframes = []
     for plan in plans:
         playlist = out / plan.name / "index.m3u8"
-        rendition = probe_file(str(playlist))
+        rendition = probe_output(str(playlist))
         assert (rendition.width, rendition.height) == (plan.width, plan.height)
         assert plan.width % 2 == 0
         assert plan.height % 2 == 0
@@ -133,7 +133,7 @@ def test_rotation_metadata_is_applied_to_the_ladder(tmp_path: Path) -> None:
     info = probe_file(str(source))
     assert (info.width, info.height) == (360, 640)  # displayed portrait
     result = encode_hls(str(source), str(tmp_path / "work"), OPTIONS)
-    rendition = probe_file(str(Path(result.out_dir) / "360p" / "index.m3u8"))
+    rendition = probe_output(str(Path(result.out_dir) / "360p" / "index.m3u8"))
     assert (rendition.width, rendition.height) == (360, 640)
     assert not result.subtitles
 

@@ -47,7 +47,10 @@ def test_parse_probe_treats_cover_art_as_audio_only() -> None:
     ("data", "message"),
     [
         ({"format": {"duration": "1"}, "streams": []}, "no audio or video stream"),
-        ({"format": {"duration": "1"}, "streams": [{"codec_type": "video", "codec_name": "png"}]}, "no audio or video"),
+        (
+            {"format": {"duration": "1"}, "streams": [{"codec_type": "video", "codec_name": "png"}]},
+            r"still image \(png\)",
+        ),
         ({"format": {}, "streams": [{"codec_type": "audio"}]}, "no duration"),
     ],
 )

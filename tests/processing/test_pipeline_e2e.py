@@ -13,7 +13,7 @@ from django_celery_results.models import TaskResult
 
 from processing.media.encoders import run_nvenc_trial
 from processing.media.hls import LIBX264, NVENC
-from processing.media.probe import probe_file
+from processing.media.probe import probe_file, probe_output
 from processing.media.samples import SAMPLE_SPEECH
 from processing.models import TaskAttempt
 from tests.conftest import WorkerHandle, wait_until_finished
@@ -63,7 +63,7 @@ def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_
 
     # The master playlist exists and plays for the source's duration (+-0.5 s).
     assert default_storage.exists(upload.hls_master)
-    master = probe_file(default_storage.path(upload.hls_master))
+    master = probe_output(default_storage.path(upload.hls_master))
     assert master.duration == pytest.approx(probe_file(str(speech_video)).duration, abs=0.5)
     assert master.width == 640
     assert master.height == 360

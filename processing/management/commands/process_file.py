@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from processing.inline import InlineRun
 from uploads.models import Stage, UploadedFile
 from uploads.services import upload_create
 
@@ -23,7 +24,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="audio or video file to upload")
-        parser.add_argument("--sync", action="store_true", help="run the stages in this process, without a broker")
+        parser.add_argument(
+            "--sync",
+            action="store_true",
+            help="run the stages in this process, without a broker, under each task's soft and hard time limits",
+        )
+        parser.add_argument("--soft-time-limit", type=float, help="with --sync: soft time limit of every stage (s)")
+        parser.add_argument("--time-limit", type=float, help="with --sync: hard time limit of every stage (s)")
         parser.add_argument(
             "--timeout", type=float, default=1800, help="seconds to wait for the pipeline (default 1800)"
         )
@@ -32,21 +39,21 @@ class Command(BaseCommand):
         path = options["path"]
         if not os.path.isfile(path):
             raise CommandError(f"no such file: {path}")
-        if options["sync"]:
-            # Eager mode runs the chain in this process, without a broker; the stages are the same code.
-            from config.celery import app
-
-            app.conf.task_always_eager = True
-        upload = self._create(path)
+        inline = InlineRun(options["soft_time_limit"], options["time_limit"]) if options["sync"] else None
+        upload = self._create(path, inline)
         self.stdout.write(
             f"Uploaded #{upload.pk} {upload.original_name} ({upload.media_kind}, {upload.duration:.1f} s)"
         )
+        if inline is not None:
+            inline.run()  # the same stage tasks, in this process; the states are reported below
         self._wait(upload.pk, options["timeout"])
 
-    def _create(self, path: str) -> UploadedFile:
+    def _create(self, path: str, inline: InlineRun | None) -> UploadedFile:
         with open(path, "rb") as fh:
             try:
-                return upload_create(file=File(fh, name=os.path.basename(path)), original_name=os.path.basename(path))
+                return upload_create(
+                    file=File(fh, name=os.path.basename(path)), original_name=os.path.basename(path), send=inline
+                )
             except ValidationError as exc:
                 raise CommandError("; ".join(exc.messages)) from exc
 
