@@ -55,8 +55,8 @@ class InlineRun:
                 with _limited(task, upload_id, stage, soft=soft, hard=hard):
                     task.apply(args=(upload_id,), task_id=task_id, throw=False)
                 upload = UploadedFile.objects.get(pk=upload_id)
-                if upload.stage_status(stage) != StageStatus.SUCCEEDED:
-                    break
+                if upload.stage_status(stage) not in (StageStatus.SUCCEEDED, StageStatus.SKIPPED):
+                    break  # as on a worker: a failed, cancelled or superseded stage ends the chain
 
 
 @contextlib.contextmanager

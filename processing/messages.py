@@ -12,12 +12,12 @@ from .media.runner import MediaToolError
 # file paths (absolute, or file: URLs), our storage names, and ffmpeg's "[demuxer @ 0x55..]" prefixes
 _PATH = re.compile(r"(?:file:)?(?<![\w.:/])/(?:[^\s'\"(),;:]+/)*[^\s'\"(),;:]*")
 _STORAGE_NAME = re.compile(r"\b(?:uploads/[0-9a-f]{32}[\w.]*|hls/\d+/[\w./-]+)")
-_CONTEXT = re.compile(r"\[(\w+) @ (?:0x)?[0-9a-f]+\]\s*")
+_CONTEXT = re.compile(r"\[([^\]@]+?) @ (?:0x)?[0-9a-f]+\]\s*")
 
 
 def scrub(text: str) -> str:
     """`text` without file paths, storage names or memory addresses."""
-    text = _CONTEXT.sub(r"\1: ", text)
+    text = _CONTEXT.sub(lambda m: m.group(1).split(",")[0] + ": ", text)
     text = _STORAGE_NAME.sub("the file", text)
     return _PATH.sub("the file", text)
 

@@ -132,8 +132,8 @@ def _fail(
     and any paths, goes to the log, to the upload's stage_details (admin) and to the dead letter."""
     _raise_if_deleted(upload_id)
     detail = failure_messages(exc, unexpected=True)[1]
+    stage_detail(upload_id, stage, detail)  # first: whoever sees the stage failed finds its details
     stage_finish(upload_id, stage, status=StageStatus.FAILED, error=message)
-    stage_detail(upload_id, stage, detail)
     stages_skip_after(upload_id, stage, reason=f"not run: {PHRASES[Stage(stage)]} failed")
     said = type(exc).__name__ if scrub(str(exc)) == message else detail.splitlines()[0]
     logger.error("%s failed uploaded_file_id: %s: %s [%s]", PHRASES[Stage(stage)], upload_id, message, said)

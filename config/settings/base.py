@@ -159,6 +159,9 @@ MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=4096 * 2160)
 MEDIA_MAX_FPS = env.float("MEDIA_MAX_FPS", default=120.0)
 MEDIA_MAX_DURATION_SECONDS = env.float("MEDIA_MAX_DURATION_SECONDS", default=6 * 3600.0)
 MEDIA_MAX_METADATA_BYTES = env.int("MEDIA_MAX_METADATA_BYTES", default=1024**2)
+# ffprobe's largest single allocation (-max_alloc): a 200 MB tag made ffprobe peak at 662 MB; refused
+# at this cap it peaks at ~50 MB. 128 MB holds any legitimate frame under MEDIA_MAX_PIXELS.
+MEDIA_PROBE_MAX_ALLOC_BYTES = env.int("MEDIA_PROBE_MAX_ALLOC_BYTES", default=128 * 1024**2)
 
 # --- Transcription -----------------------------------------------------------------------------
 TRANSCRIPTION_ENGINE = env("TRANSCRIPTION_ENGINE", default="faster-whisper")  # faster-whisper | openai-whisper
@@ -170,7 +173,14 @@ WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=5)
 WHISPER_LANGUAGE = env("WHISPER_LANGUAGE", default="auto")
 # Off by default: a model named but not on disk is a clear error, never a download at run time.
 WHISPER_ALLOW_DOWNLOAD = env.bool("WHISPER_ALLOW_DOWNLOAD", default=False)
-WHISPER_VAD = env.bool("WHISPER_VAD", default=False)  # faster-whisper's Silero VAD filter
+# faster-whisper's Silero VAD filter (default threshold 0.5), on by default: without it, silence
+# becomes "You You You" (120 s of zeros: 4 segments) and costs 5-100x longer; with it every silence
+# and noise case gave 0 segments and no spoken word of the test speech was lost.
+WHISPER_VAD = env.bool("WHISPER_VAD", default=True)
+# A segment is dropped as a hallucination when its words' mean probability is below this and its
+# no_speech_prob above 0.3 (word timestamps on). Measured with tiny.en: hallucinated "You" on silence
+# 0.03-0.105, real speech 0.76-0.99. 0 keeps every segment.
+WHISPER_MIN_WORD_PROBABILITY = env.float("WHISPER_MIN_WORD_PROBABILITY", default=0.2)
 # Long recordings reach the engine in windows of this many seconds, cut at the quietest moment of the
 # window's last 30 s: memory stays near what one window needs (tiny.en, 30-minute file: 0.87 GB peak
 # with 600 s, 0.43 GB with 120 s). 0 = one call (1.8 GB there; ~0.85 MB more per second of audio).

@@ -115,6 +115,7 @@ def _job(source: str, out_dir: str, info: MediaInfo, options: HlsOptions, encode
         fps=info.fps,
         gpu_scale=gpu_scale,
         audio_index=info.audio_index,
+        max_pixels=options.limits.max_pixels if options.limits else None,
     )
 
 

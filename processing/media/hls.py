@@ -56,6 +56,7 @@ class HlsJob:
     fps: float | None = None
     gpu_scale: bool = False  # NVENC only: decode with CUDA and scale with scale_cuda
     audio_index: int = 0  # the audio stream (among audio streams) that is streamed: the default one
+    max_pixels: int | None = None  # MEDIA_MAX_PIXELS
 
 
 def parse_ladder(specs: Iterable[str]) -> tuple[Rung, ...]:
@@ -98,7 +99,9 @@ def _encoder_options(job: HlsJob) -> dict[str, object]:
 def build_hls_command(job: HlsJob) -> list[str]:
     gpu = job.gpu_scale and job.encoder == NVENC
     # Only the file itself, only an accepted container (see processing.media.probe).
-    guard = {"protocol_whitelist": "file", "format_whitelist": FORMAT_WHITELIST}
+    guard: dict[str, object] = {"protocol_whitelist": "file", "format_whitelist": FORMAT_WHITELIST}
+    if job.max_pixels:
+        guard["max_pixels"] = job.max_pixels  # the decoder refuses larger frames instead of allocating them
     # Frames stay in GPU memory from the decoder through scale_cuda to NVENC.
     hwaccel = {"hwaccel": "cuda", "hwaccel_output_format": "cuda"} if gpu else {}
     source = ffmpeg.input(local_input(job.source), **guard, **hwaccel)

@@ -41,6 +41,7 @@ FORMAT_WHITELIST = ",".join(ACCEPTED_FORMATS)
 OUTPUT_FORMAT_WHITELIST = "hls,mov"
 # Codecs ffprobe reports for still images and cover art: a JPEG is not a video.
 _STILL_CODECS = frozenset({"mjpeg", "png", "bmp", "gif", "webp", "tiff", "jpeg2000", "svg", "apng", "jpegls"})
+_OVER_MAX_PIXELS = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count")
 _NOT_ON_WHITELIST = re.compile(r"\[(\w+) @ [^\]]*\] Format not on whitelist")
 _DESCRIPTIONS = {
     "hls": "an HLS playlist",
@@ -73,6 +74,7 @@ class Limits:
     max_fps: float  # MEDIA_MAX_FPS
     max_duration: float  # MEDIA_MAX_DURATION_SECONDS
     max_metadata_bytes: int  # MEDIA_MAX_METADATA_BYTES: all container and stream tags together
+    probe_max_alloc: int = 128 * 1024**2  # MEDIA_PROBE_MAX_ALLOC_BYTES: ffprobe's largest single allocation
 
     @classmethod
     def from_settings(cls) -> Limits:
@@ -83,6 +85,7 @@ class Limits:
             max_fps=settings.MEDIA_MAX_FPS,
             max_duration=settings.MEDIA_MAX_DURATION_SECONDS,
             max_metadata_bytes=settings.MEDIA_MAX_METADATA_BYTES,
+            probe_max_alloc=settings.MEDIA_PROBE_MAX_ALLOC_BYTES,
         )
 
 
@@ -124,9 +127,13 @@ _ENTRIES = (
 )
 
 
-def probe_command(path: str, formats: str = FORMAT_WHITELIST) -> list[str]:
+def probe_command(path: str, formats: str = FORMAT_WHITELIST, limits: Limits | None = None) -> list[str]:
+    # ffprobe decodes a frame or two to complete what it reports; -max_pixels makes the decoder refuse
+    # a frame over the cap instead of allocating it (16000x16000: 665 MB in ffprobe without it), and
+    # -max_alloc refuses any single block over the cap (a 200 MB tag: 662 MB in ffprobe without it).
+    caps = ["-max_alloc", str(limits.probe_max_alloc), "-max_pixels", str(limits.max_pixels)] if limits else []
     return [
-        "ffprobe", "-v", "error", *input_guard(formats), "-print_format", "json", "-show_entries", _ENTRIES,
+        "ffprobe", "-v", "error", *caps, *input_guard(formats), "-print_format", "json", "-show_entries", _ENTRIES,
         local_input(path),
     ]  # fmt: skip
 
@@ -210,14 +217,18 @@ def check_limits(info: MediaInfo, limits: Limits) -> None:
             f"it lasts {_hours(info.duration)}; the limit is {_hours(limits.max_duration)} (MEDIA_MAX_DURATION_SECONDS)"
         )
     if info.width and info.height and info.width * info.height > limits.max_pixels:
-        raise LimitExceeded(
-            f"its frames are {info.width}x{info.height} ({info.width * info.height / 1e6:.1f} megapixels); "
-            f"the limit is {limits.max_pixels / 1e6:.1f} megapixels (MEDIA_MAX_PIXELS)"
-        )
+        raise LimitExceeded(_pixels_message(info.width, info.height, limits.max_pixels))
     if info.fps and info.fps > limits.max_fps:
         raise LimitExceeded(f"it has {info.fps:.0f} frames per second; the limit is {limits.max_fps:g} (MEDIA_MAX_FPS)")
     if info.metadata_bytes > limits.max_metadata_bytes:
         raise LimitExceeded(_metadata_message(f"{info.metadata_bytes / 1024:.0f} KB", limits.max_metadata_bytes))
+
+
+def _pixels_message(width: int, height: int, cap: int) -> str:
+    return (
+        f"its frames are {width}x{height} ({width * height / 1e6:.1f} megapixels); "
+        f"the limit is {cap / 1e6:.1f} megapixels (MEDIA_MAX_PIXELS)"
+    )
 
 
 def _metadata_message(size: str, cap: int) -> str:
@@ -238,9 +249,10 @@ def probe_file(path: str, limits: Limits | None = None, *, formats: str = FORMAT
     """Probe an uploaded file: only accepted containers, only the file itself, the probe's output capped
     (its tags count against `limits.max_metadata_bytes`), and `limits` enforced when given."""
     metadata_cap = limits.max_metadata_bytes if limits else DEFAULT_METADATA_CAP
+    command = probe_command(path, formats, limits)
     try:
         # JSON escaping can make a tag up to 6 times longer than its bytes.
-        out = run_tool(probe_command(path, formats), timeout=60, max_output=PROBE_OUTPUT_BASE + 6 * metadata_cap)
+        out = run_tool(command, timeout=60, max_output=PROBE_OUTPUT_BASE + 6 * metadata_cap)
     except OutputTooLarge as exc:
         raise LimitExceeded(_metadata_message(f"more than {metadata_cap / 1024:.0f} KB", metadata_cap)) from exc
     except MediaToolError as exc:
@@ -248,7 +260,16 @@ def probe_file(path: str, limits: Limits | None = None, *, formats: str = FORMAT
         if demuxer is not None:
             kind = _DESCRIPTIONS.get(demuxer, f"in the {demuxer} format")
             raise InvalidMedia(f"the file is {kind}, which is not an accepted audio or video container") from exc
-        raise InvalidMedia(f"not a readable audio or video file ({_without_paths(exc.line, path)})") from exc
+        oversize = _OVER_MAX_PIXELS.search(exc.tail or exc.line)
+        if oversize is not None and limits is not None:
+            width, height = int(oversize.group(1)), int(oversize.group(2))
+            raise LimitExceeded(_pixels_message(width, height, limits.max_pixels)) from exc
+        if limits is not None and "Cannot allocate memory" in (exc.tail or exc.line):
+            raise LimitExceeded(
+                f"reading it needs a block of memory over {limits.probe_max_alloc / 1024**2:.0f} MB, the probe's "
+                "limit (MEDIA_PROBE_MAX_ALLOC_BYTES): it holds an oversized metadata tag or index"
+            ) from exc
+        raise InvalidMedia(f"ffmpeg cannot read it ({_without_paths(exc.line, path)})") from exc
     info = parse_probe(json.loads(out or "{}"))
     if info.format_name not in ACCEPTED_FORMATS and formats == FORMAT_WHITELIST:
         raise InvalidMedia(f"the {info.format_name or 'unknown'} format is not an accepted audio or video container")
@@ -264,5 +285,6 @@ def probe_output(path: str) -> MediaInfo:
 
 def _without_paths(line: str, path: str) -> str:
     """ffmpeg's error line without the file's path: storage names and scratch folders stay in the log."""
-    line = line.replace(local_input(path), "the file").replace(path, "the file")
-    return re.sub(r"\[(\w+) @ 0x[0-9a-f]+\]\s*", r"\1: ", line)
+    for name in (local_input(path), path):
+        line = line.replace(f"{name}: ", "").replace(name, "the file")
+    return re.sub(r"\[([^\]@]+?) @ 0x[0-9a-f]+\]\s*", lambda m: m.group(1).split(",")[0] + ": ", line)

@@ -64,11 +64,27 @@ def _vocabulary_size(folder: str) -> int:
     return 0  # unknown: leave the decision to the loaded model's is_multilingual
 
 
-def load(spec: ModelSpec) -> Any:
+def _guarded_model_class() -> type:
     from faster_whisper import WhisperModel
 
+    class GuardedWhisperModel(WhisperModel):
+        """faster-whisper 1.2.1 decodes a window's last 10 ms piece (a window of 30 s * k + 0.010-0.020 s)
+        and aligns it over num_frames // 2 = 0 positions: IndexError in find_alignment (faster-whisper
+        #1342; older CTranslate2 builds crash the process there). Such a piece has no words to align."""
+
+        def find_alignment(
+            self, tokenizer: Any, text_tokens: Any, encoder_output: Any, num_frames: int, median_filter_width: int = 7
+        ) -> Any:
+            if num_frames < 2:
+                return [[] for _ in text_tokens]
+            return super().find_alignment(tokenizer, text_tokens, encoder_output, num_frames, median_filter_width)
+
+    return GuardedWhisperModel
+
+
+def load(spec: ModelSpec) -> Any:
     try:
-        return WhisperModel(
+        return _guarded_model_class()(
             spec.model,
             device=spec.device,
             compute_type=spec.compute_type,
@@ -105,13 +121,35 @@ def run(
     result = Transcript(
         language=info.language, language_probability=float(info.language_probability), duration=float(info.duration)
     )
+    min_probability = float(settings.WHISPER_MIN_WORD_PROBABILITY)
     for seg in segments:
+        if on_progress is not None:
+            on_progress(float(seg.end))
+        if is_hallucination(
+            seg, float(info.duration), word_timestamps=word_timestamps, min_probability=min_probability
+        ):
+            continue
         words = None
         if word_timestamps:
             words = (word_dict(w.start, w.end, w.word, w.probability) for w in seg.words or ())
         item = segment_dict(seg.start, seg.end, seg.text, words)
         if item is not None:
             result.segments.append(item)
-        if on_progress is not None:
-            on_progress(float(seg.end))
     return result
+
+
+def is_hallucination(seg: Any, duration: float, *, word_timestamps: bool, min_probability: float) -> bool:
+    """What Whisper writes where nobody speaks: text without a letter or digit (". ." on noise), a
+    segment starting at the window's very end (the padded last piece), or, with word timestamps,
+    words it barely believes in on audio it thinks is silent (see WHISPER_MIN_WORD_PROBABILITY)."""
+    if not any(char.isalnum() for char in seg.text):
+        return True
+    if seg.start >= duration - 0.02:
+        return True
+    if word_timestamps and min_probability > 0:
+        words = list(seg.words or ())
+        if not words:
+            return True
+        mean = sum(float(w.probability) for w in words) / len(words)
+        return mean < min_probability and float(seg.no_speech_prob) > 0.3
+    return False

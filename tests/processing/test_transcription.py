@@ -34,6 +34,7 @@ FASTER_WHISPER = {
     "WHISPER_VAD": False,
     "WHISPER_WORD_TIMESTAMPS": True,
     "WHISPER_WINDOW_SECONDS": 600.0,
+    "WHISPER_MIN_WORD_PROBABILITY": 0.2,
 }
 
 
@@ -125,6 +126,39 @@ def test_vad_on_still_transcribes(speech: Path) -> None:
     with faster_whisper(WHISPER_VAD=True):
         result = transcribe(str(speech))
     assert recall(SAMPLE_SPEECH, result.text) >= 0.8, result.text
+
+
+def _silence(path: Path, samples: int) -> Path:
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\0\0" * samples)
+    return path
+
+
+# 480,160 samples: 30 s plus a 10 ms piece, which faster-whisper 1.2.1 aligns over zero frames.
+@pytest.mark.parametrize("samples", [480_160, 120 * 16000], ids=["30.01s-one-frame-tail", "120s"])
+def test_silence_without_vad_neither_crashes_nor_hallucinates(tmp_path: Path, samples: int) -> None:
+    with faster_whisper(WHISPER_VAD=False):
+        result = transcribe(str(_silence(tmp_path / "silence.wav", samples)))
+    assert result.segments == []  # no IndexError, and no "You You You"
+
+
+def test_without_the_filter_silence_is_heard_as_you(tmp_path: Path) -> None:
+    # The filter is what removes them (so the test above could fail): Whisper itself writes "You".
+    with faster_whisper(WHISPER_VAD=False, WHISPER_MIN_WORD_PROBABILITY=0.0):
+        result = transcribe(str(_silence(tmp_path / "silence.wav", 120 * 16000)))
+    assert result.segments
+    assert {segment["text"] for segment in result.segments} <= {"You", "you", "You.", "."}
+
+
+def test_vad_on_finds_no_speech_in_silence(tmp_path: Path) -> None:
+    with faster_whisper(WHISPER_VAD=True, WHISPER_MIN_WORD_PROBABILITY=0.0):
+        result = transcribe(str(_silence(tmp_path / "silence.wav", 600 * 16000 + 160)))
+    assert result.segments == []
 
 
 def test_a_language_needs_a_multilingual_model(short_speech: Path) -> None:
