@@ -53,12 +53,20 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-_ERROR_MARKERS = ("error", "failed", "cannot", "invalid", "no such", "unsupported", "not found", "no capable")
+_ERROR_MARKERS = (
+    "error", "failed", "cannot", "invalid", "no such", "unsupported", "not found", "no capable", "unable",
+    "not on whitelist", "exceeds",
+)  # fmt: skip
 FIRST_ERRORS_KEPT = 5
 
 
+# ffmpeg's informational lines quote file names, which may contain any word.
+_INFO_PREFIXES = ("Input #", "Output #", "Stream #", "Duration:", "Stream mapping", "Metadata:", "Press [q]")
+
+
 def is_error_line(line: str) -> bool:
-    return any(marker in line.lower() for marker in _ERROR_MARKERS)
+    line = line.strip()
+    return not line.startswith(_INFO_PREFIXES) and any(marker in line.lower() for marker in _ERROR_MARKERS)
 
 
 def error_line(stderr: str) -> str:

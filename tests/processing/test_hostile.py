@@ -268,7 +268,7 @@ def _bypassed(path: Path, kind: MediaKind) -> UploadedFile:
 
 
 def test_a_playlist_that_got_past_the_door_reads_nothing_on_the_worker(
-    made: Path, marker: Path, loopback: tuple[str, list[str]], celery_worker_process: object
+    made: Path, marker: Path, loopback: tuple[str, list[str]], celery_worker_process: object, bystander: UploadedFile
 ) -> None:
     # Given playlists stored as uploads without the upload check (a file:// entry and an http:// one),
     url, requests = loopback

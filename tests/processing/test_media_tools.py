@@ -69,7 +69,7 @@ def test_probe_file_reads_a_real_clip(speech_video: Path) -> None:
 def test_probe_file_refuses_a_text_file_named_mp4(tmp_path: Path) -> None:
     fake = tmp_path / "notes.mp4"
     fake.write_text("this is not a video\n" * 50)
-    with pytest.raises(InvalidMedia, match="not a readable audio or video file"):
+    with pytest.raises(InvalidMedia, match=r"ffmpeg cannot read it \(mov: moov atom not found\)"):
         probe_file(str(fake))
 
 
@@ -103,6 +103,24 @@ def test_stall_guard_kills_an_ffmpeg_that_makes_no_progress(tmp_path: Path) -> N
         run_ffmpeg(["ffmpeg", "-nostats", "-progress", "pipe:1", "-i", str(fifo), "-y", marker], stall_seconds=2)
     leftover = subprocess.run(["pgrep", "-f", marker], capture_output=True, check=False)
     assert leftover.stdout == b""
+
+
+def test_the_kept_error_is_the_first_line_that_explains_the_failure(tmp_path: Path) -> None:
+    # Given a mapping mistake (every audio stream mapped, one listed in var_stream_map), after which
+    # ffmpeg repeats "Cannot allocate memory" for every packet long past the stderr tail it keeps,
+    from tests.processing.hostile_samples import multi_audio_video
+
+    source = multi_audio_video(tmp_path, 2, seconds=20)
+    out = tmp_path / "out"
+    with pytest.raises(MediaToolError) as caught:
+        run_ffmpeg(
+            ["ffmpeg", "-nostats", "-progress", "pipe:1", "-y", "-i", str(source), "-map", "0:a", "-map", "0:v",
+             "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-f", "hls",
+             "-var_stream_map", "a:0,agroup:audio v:0,agroup:audio",
+             "-hls_segment_filename", f"{out}/%v/s%d.m4s", f"{out}/%v/index.m3u8"]
+        )  # fmt: skip
+    # then the message is the cause, not the consequence.
+    assert "Unable to find mapping variant stream" in caught.value.line, caught.value.tail
 
 
 def test_error_line_prefers_the_line_naming_the_error() -> None:
