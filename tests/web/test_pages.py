@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,19 @@ def test_detail_shows_results_with_clickable_timestamps(alice: User) -> None:
         assert text in page
     assert "vendor/hls.min.js" in page
     assert '"hls_master_url": "/media/hls/1/abc/master.m3u8"' in page  # json_script for detail.js
+
+
+def test_only_a_failed_stage_shows_its_message_as_an_error(alice: User) -> None:
+    upload = _upload(
+        alice,
+        transcription_status="succeeded", transcription_error="no speech found",
+        analysis_status="skipped", analysis_error="no speech found",
+        hls_status="failed", hls_error="the file is an HLS playlist, which is not an accepted audio or video container",
+    )  # fmt: skip
+    page = _client(alice).get(f"/uploads/{upload.pk}/").content.decode()
+    cells = dict(re.findall(r'<tr data-stage="(\w+)">.*?<td class="([^"]*)" data-role="error">', page, flags=re.S))
+    assert cells == {"transcription": "message", "analysis": "message", "hls": "message error"}
+    assert page.count("no speech found") >= 2
 
 
 def test_user_supplied_names_render_escaped(alice: User) -> None:

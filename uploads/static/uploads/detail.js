@@ -31,7 +31,9 @@
       badge.textContent = badgeText(stage);
       badge.className = "badge badge-" + stage.status;
       row.querySelector('[data-role="progress"]').value = stage.progress;
-      row.querySelector('[data-role="error"]').textContent = stage.error || "";
+      const message = row.querySelector('[data-role="error"]');
+      message.textContent = stage.error || "";
+      message.classList.toggle("error", stage.status === "failed"); // a skip or "no speech found" is no error
     });
     const summary = document.getElementById("pipeline-state");
     summary.dataset.finished = String(status.finished);
