@@ -24,7 +24,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection
 
-from uploads.models import Stage, StageStatus, UploadedFile
+from uploads.models import StageStatus, UploadedFile
 from uploads.state import stage_finish, stages_skip_after
 
 from .stages import PHRASES
@@ -89,10 +89,10 @@ def _hard_limit(upload_id: int, stage: str, hard: float) -> None:
     message = f"stopped: the hard time limit of {hard:g} s was reached"
     try:
         stage_finish(upload_id, stage, status=StageStatus.FAILED, error=message)
-        stages_skip_after(upload_id, stage, reason=f"not run: {PHRASES[Stage(stage)]} failed")
+        stages_skip_after(upload_id, stage, reason=f"not run: {PHRASES[stage]} failed")
     finally:
         connection.close()
         sys.stdout.flush()
-        sys.stderr.write(f"{PHRASES[Stage(stage)]} failed: {message}\n")
+        sys.stderr.write(f"{PHRASES[stage]} failed: {message}\n")
         sys.stderr.flush()
         os._exit(HARD_LIMIT_EXIT)

@@ -29,14 +29,11 @@ from django.utils import timezone
 from uploads.models import Stage
 
 from .models import TaskAttempt, TaskEvent
+from .registry import STAGES
 
 logger = logging.getLogger(__name__)
 
-STAGE_OF_TASK = {
-    "processing.tasks.transcribe_and_save_async": Stage.TRANSCRIPTION,
-    "processing.tasks.generate_ai_analysis_async": Stage.ANALYSIS,
-    "processing.tasks.generate_hls_async": Stage.HLS,
-}
+STAGE_OF_TASK = {spec.task_name: Stage(spec.key) for spec in STAGES}
 OUTCOME_EVENTS = {
     "succeeded": TaskEvent.SUCCEEDED,
     "skipped": TaskEvent.SKIPPED,

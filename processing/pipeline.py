@@ -15,24 +15,22 @@ from django.utils import timezone
 from uploads.models import MediaKind, Stage, StageStatus, UploadedFile
 from uploads.state import stage_cancel, stage_finish, stages_queue
 
+from .registry import STAGES, stages_for
+
 logger = logging.getLogger(__name__)
 
 
 def _stage_tasks() -> dict[str, Any]:
-    from . import tasks
+    """Each stage's task object, by stage key (processing.registry names them)."""
+    from config.celery import app
 
-    return {
-        Stage.TRANSCRIPTION: tasks.transcribe_and_save_async,
-        Stage.ANALYSIS: tasks.generate_ai_analysis_async,
-        Stage.HLS: tasks.generate_hls_async,
-    }
+    from . import tasks  # noqa: F401  (imported here: tasks -> recovery -> pipeline would loop)
+
+    return {spec.key: app.tasks[spec.task_name] for spec in STAGES}
 
 
 def pipeline_stages(upload: UploadedFile) -> list[str]:
-    stages = [Stage.TRANSCRIPTION.value, Stage.ANALYSIS.value]
-    if upload.media_kind == MediaKind.VIDEO:
-        stages.append(Stage.HLS.value)
-    return stages
+    return [spec.key for spec in stages_for(upload.media_kind)]
 
 
 def first_unsucceeded_stage(upload: UploadedFile) -> str | None:

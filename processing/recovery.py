@@ -22,6 +22,7 @@ from uploads.models import Stage, StageStatus, UploadedFile
 from uploads.state import stage_finish, stages_skip_after
 
 from .pipeline import pipeline_resume, pipeline_stages
+from .registry import spec
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def _recover(upload: UploadedFile, stage: str, why: str, report: RecoveryReport,
         report.failed.append((upload.pk, stage, message))
         if not dry_run:
             stage_finish(upload.pk, stage, status=StageStatus.FAILED, error=message)
-            stages_skip_after(upload.pk, stage, reason=f"not run: {stage} failed")
+            stages_skip_after(upload.pk, stage, reason=f"not run: {spec(stage).phrase} failed")
         return
     report.requeued.append((upload.pk, stage, why))
     if not dry_run:

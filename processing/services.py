@@ -13,13 +13,13 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from uploads.models import Stage, UploadedFile
+from uploads.services import media_limits
 from uploads.state import ProgressRecorder
 
 from .analysis.backends import analyze
 from .errors import NothingToDo
 from .media.encode import MASTER, POSTER, HlsOptions, encode_hls
 from .media.hls import parse_ladder
-from .media.probe import Limits
 from .media.storage import copy_to_local, delete_prefix, publish_dir
 from .transcription.engine import transcribe
 
@@ -88,7 +88,7 @@ def hls_options() -> HlsOptions:
         segment_seconds=settings.HLS_SEGMENT_SECONDS,
         stall_seconds=settings.HLS_STALL_SECONDS,
         probe_ttl=settings.HLS_ENCODER_PROBE_TTL,
-        limits=Limits.from_settings(),
+        limits=media_limits(),
     )
 
 

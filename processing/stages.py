@@ -20,19 +20,20 @@ from celery import Task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from django.conf import settings
 
-from uploads.models import Stage, StageStatus, UploadedFile
+from uploads.models import StageStatus, UploadedFile
 from uploads.state import owner_token, stage_claim, stage_detail, stage_finish, stage_retry, stages_skip_after
 
 from .errors import PERMANENT_ERRORS, TRANSIENT_ERRORS, NothingToDo
 from .heartbeat import HEARTBEATS
 from .messages import failure_messages, scrub
 from .models import DeadLetter
+from .registry import STAGES
 
 logger = logging.getLogger(__name__)
 
 # The phrases the runbook greps for.
-PHRASES = {Stage.TRANSCRIPTION: "Transcription", Stage.ANALYSIS: "AI analysis", Stage.HLS: "HLS generation"}
-DONE = {Stage.TRANSCRIPTION: "completed successfully", Stage.ANALYSIS: "completed successfully", Stage.HLS: "completed"}
+PHRASES = {s.key: s.phrase for s in STAGES}
+DONE = {s.key: s.done for s in STAGES}
 RETRY_BACKOFF_BASE = 10  # seconds; doubled per attempt, capped by CELERY_RETRY_BACKOFF_MAX
 
 
@@ -63,7 +64,7 @@ def _stop_chain(task: Task) -> None:
 def run_stage(
     task: Task, stage: str, upload_id: int, service: Callable[[UploadedFile], dict[str, Any]]
 ) -> dict[str, Any]:
-    phrase = PHRASES[Stage(stage)]
+    phrase = PHRASES[stage]
     if not stage_claim(upload_id, stage):
         _stop_chain(task)
         upload = UploadedFile.objects.filter(pk=upload_id).first()
@@ -84,7 +85,8 @@ def run_stage(
     except TRANSIENT_ERRORS as exc:
         if task.request.retries < (task.max_retries or 0):
             countdown = retry_countdown(task.request.retries)
-            stage_retry(upload_id, stage, reason=f"{type(exc).__name__}: {exc}")
+            stage_detail(upload_id, stage, failure_messages(exc, unexpected=True)[1])
+            stage_retry(upload_id, stage, reason=scrub(str(exc)))
             logger.warning("%s retrying uploaded_file_id: %s in %.0f s: %s", phrase, upload_id, countdown, exc)
             raise task.retry(exc=exc, countdown=countdown) from exc
         message = f"gave up after {task.request.retries} retries: {scrub(str(exc))}"
@@ -110,7 +112,7 @@ def run_stage(
         return {"uploaded_file_id": upload_id, "outcome": "superseded", **result}
     elapsed_ms = (time.monotonic() - started) * 1000
     details = " ".join(f"{key}={value}" for key, value in result.items())
-    logger.info("%s %s uploaded_file_id: %s %s (%d ms)", phrase, DONE[Stage(stage)], upload_id, details, elapsed_ms)
+    logger.info("%s %s uploaded_file_id: %s %s (%d ms)", phrase, DONE[stage], upload_id, details, elapsed_ms)
     return {"uploaded_file_id": upload_id, "outcome": "succeeded", **result}
 
 
@@ -134,9 +136,9 @@ def _fail(
     detail = failure_messages(exc, unexpected=True)[1]
     stage_detail(upload_id, stage, detail)  # first: whoever sees the stage failed finds its details
     stage_finish(upload_id, stage, status=StageStatus.FAILED, error=message)
-    stages_skip_after(upload_id, stage, reason=f"not run: {PHRASES[Stage(stage)]} failed")
+    stages_skip_after(upload_id, stage, reason=f"not run: {PHRASES[stage]} failed")
     said = type(exc).__name__ if scrub(str(exc)) == message else detail.splitlines()[0]
-    logger.error("%s failed uploaded_file_id: %s: %s [%s]", PHRASES[Stage(stage)], upload_id, message, said)
+    logger.error("%s failed uploaded_file_id: %s: %s [%s]", PHRASES[stage], upload_id, message, said)
     if dead_letter:
         DeadLetter.objects.create(
             upload_id=upload_id,

@@ -1,5 +1,6 @@
-"""The pipeline's Celery tasks, under the names the runbook uses. Each is thin: it takes an
-upload id and hands the work to processing.stages.run_stage and one service."""
+"""The pipeline's Celery tasks, under the names the runbook uses (processing.registry holds each
+stage's name, queue and service). Each is thin: it takes an upload id and hands the work to
+processing.stages.run_stage and the stage's service."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from uploads.models import Stage
-
-from . import services
+from .registry import spec
 from .stages import StageFailed, queue_options, run_stage
 
 # A stage that failed for a known reason (bad media, configuration, a limit) has already recorded its
@@ -17,19 +16,28 @@ from .stages import StageFailed, queue_options, run_stage
 EXPECTED = (StageFailed,)
 
 
-@shared_task(bind=True, throws=EXPECTED, **queue_options("transcription"))
+def _stage_task(key: str) -> dict[str, Any]:
+    stage = spec(key)
+    return {"name": stage.task_name, "bind": True, "throws": EXPECTED, **queue_options(stage.queue)}
+
+
+def _run(task: Task, key: str, uploaded_file_id: int) -> dict[str, Any]:
+    return run_stage(task, key, uploaded_file_id, spec(key).load_service())
+
+
+@shared_task(**_stage_task("transcription"))
 def transcribe_and_save_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
-    return run_stage(self, Stage.TRANSCRIPTION, uploaded_file_id, services.transcription_run)
+    return _run(self, "transcription", uploaded_file_id)
 
 
-@shared_task(bind=True, throws=EXPECTED, **queue_options("analysis"))
+@shared_task(**_stage_task("analysis"))
 def generate_ai_analysis_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
-    return run_stage(self, Stage.ANALYSIS, uploaded_file_id, services.analysis_run)
+    return _run(self, "analysis", uploaded_file_id)
 
 
-@shared_task(bind=True, throws=EXPECTED, **queue_options("hls"))
+@shared_task(**_stage_task("hls"))
 def generate_hls_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
-    return run_stage(self, Stage.HLS, uploaded_file_id, services.hls_run)
+    return _run(self, "hls", uploaded_file_id)
 
 
 @shared_task(bind=True, **queue_options("default"))

@@ -6,6 +6,8 @@ from typing import Any
 import environ
 from kombu import Exchange, Queue
 
+from processing.registry import task_routes
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
@@ -273,11 +275,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Every queue is declared, so `celery -A config purge` and monitoring know all of them.
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in CELERY_QUEUE_TABLE]
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-routes
-CELERY_TASK_ROUTES = {
-    "processing.tasks.transcribe_and_save_async": {"queue": "transcription"},
-    "processing.tasks.generate_ai_analysis_async": {"queue": "analysis"},
-    "processing.tasks.generate_hls_async": {"queue": "hls"},
-}
+# Each stage task to its queue, from the stage registry (plain Python, no Django import).
+CELERY_TASK_ROUTES = task_routes()
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-default-queue
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-connection-retry-on-startup

@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from uploads.models import MediaKind
-
 from .runner import MediaToolError, OutputTooLarge, run_tool
 
+# The media kinds, as UploadedFile.media_kind stores them (uploads.models.MediaKind's values).
+AUDIO, VIDEO = "audio", "video"
 # ffmpeg demuxer -> the suffix an upload is stored under. A demuxer's full name lists its aliases
 # ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"); -format_whitelist matches any of them.
 ACCEPTED_FORMATS: dict[str, str] = {
@@ -76,22 +76,10 @@ class Limits:
     max_metadata_bytes: int  # MEDIA_MAX_METADATA_BYTES: all container and stream tags together
     probe_max_alloc: int = 128 * 1024**2  # MEDIA_PROBE_MAX_ALLOC_BYTES: ffprobe's largest single allocation
 
-    @classmethod
-    def from_settings(cls) -> Limits:
-        from django.conf import settings
-
-        return cls(
-            max_pixels=settings.MEDIA_MAX_PIXELS,
-            max_fps=settings.MEDIA_MAX_FPS,
-            max_duration=settings.MEDIA_MAX_DURATION_SECONDS,
-            max_metadata_bytes=settings.MEDIA_MAX_METADATA_BYTES,
-            probe_max_alloc=settings.MEDIA_PROBE_MAX_ALLOC_BYTES,
-        )
-
 
 @dataclass(frozen=True)
 class MediaInfo:
-    kind: MediaKind
+    kind: str  # AUDIO or VIDEO
     duration: float
     has_audio: bool
     width: int | None = None  # display size, after rotation metadata is applied
@@ -107,7 +95,7 @@ class MediaInfo:
     def suffix(self) -> str:
         """The suffix the upload is stored under, from the probed container, never the user's name."""
         suffix = ACCEPTED_FORMATS.get(self.format_name, "")
-        return AUDIO_SUFFIXES.get(suffix, suffix) if self.kind == MediaKind.AUDIO else suffix
+        return AUDIO_SUFFIXES.get(suffix, suffix) if self.kind == AUDIO else suffix
 
 
 def input_guard(formats: str = FORMAT_WHITELIST) -> list[str]:
@@ -199,7 +187,7 @@ def parse_probe(data: dict[str, Any]) -> MediaInfo:
     }
     common = {"duration": duration, "format_name": format_name, "metadata_bytes": metadata, **audio_fields}
     if not video:
-        return MediaInfo(kind=MediaKind.AUDIO, **common)
+        return MediaInfo(kind=AUDIO, **common)
     stream = video[0]
     width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
     if width <= 0 or height <= 0:
@@ -207,7 +195,7 @@ def parse_probe(data: dict[str, Any]) -> MediaInfo:
     if _rotation(stream) in (90, 270):
         width, height = height, width
     fps = _rate(stream.get("avg_frame_rate")) or _rate(stream.get("r_frame_rate"))
-    return MediaInfo(kind=MediaKind.VIDEO, width=width, height=height, fps=fps, **common)
+    return MediaInfo(kind=VIDEO, width=width, height=height, fps=fps, **common)
 
 
 def check_limits(info: MediaInfo, limits: Limits) -> None:
