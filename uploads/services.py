@@ -20,6 +20,17 @@ from processing.media.probe import InvalidMedia, LimitExceeded, Limits, MediaInf
 from .models import UploadedFile
 
 
+def media_limits() -> Limits:
+    """The caps on what an upload may be (README: MEDIA_MAX_*), checked at upload and on the worker."""
+    return Limits(
+        max_pixels=settings.MEDIA_MAX_PIXELS,
+        max_fps=settings.MEDIA_MAX_FPS,
+        max_duration=settings.MEDIA_MAX_DURATION_SECONDS,
+        max_metadata_bytes=settings.MEDIA_MAX_METADATA_BYTES,
+        probe_max_alloc=settings.MEDIA_PROBE_MAX_ALLOC_BYTES,
+    )
+
+
 def _megabytes(size: int) -> str:
     return f"{size / 1024**2:.1f} MB"
 
@@ -51,7 +62,7 @@ def upload_validate(*, file: File[Any]) -> MediaInfo:
         )
     with _local_path(file) as path:
         try:
-            return probe_file(path, Limits.from_settings())
+            return probe_file(path, media_limits())
         except LimitExceeded as exc:
             raise ValidationError(f"The file is refused: {exc}.", code="over_limit") from exc
         except InvalidMedia as exc:

@@ -7,49 +7,29 @@ OpenAI-compatible chat-completions endpoint, processing/analysis/llm.py).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 
 from processing.analysis.extractive import (
-    Item,
     Segment,
     definition_issue,
     definition_solution,
     resolve_language,
     summarize_text,
 )
+from processing.analysis.results import (
+    AnalysisConfigError,
+    AnalysisError,
+    AnalysisOutputError,
+    AnalysisResult,
+    AnalysisTransientError,
+)
 
+__all__ = [
+    "BACKENDS", "AnalysisConfigError", "AnalysisError", "AnalysisOutputError", "AnalysisResult",
+    "AnalysisTransientError", "analyze", "transcript_language",
+]  # fmt: skip
 BACKENDS = ("extractive", "openai")
-
-
-@dataclass(frozen=True)
-class AnalysisResult:
-    summary: list[Item]
-    issues: list[Item]
-    solutions: list[Item]
-    backend: str  # "extractive" | "openai"
-    model: str  # "" for extractive, the LLM model name otherwise
-    # language always; for "openai" also prompt_version, usage {prompt_tokens, completion_tokens, total_tokens},
-    # latency_ms, requests (HTTP requests sent, retries and repairs included), chunks.
-    meta: dict[str, Any]
-
-
-class AnalysisError(Exception):
-    """Base class: analysis could not produce a result."""
-
-
-class AnalysisConfigError(AnalysisError):
-    """Permanent until a setting changes; the message names the setting."""
-
-
-class AnalysisOutputError(AnalysisError):
-    """Permanent: the model's reply stayed invalid after one repair attempt."""
-
-
-class AnalysisTransientError(AnalysisError):
-    """Worth retrying later: the endpoint was rate-limited, down or slow through every in-call retry."""
 
 
 def analyze(segments: list[Segment], *, language: str = "") -> AnalysisResult:
@@ -62,7 +42,8 @@ def analyze(segments: list[Segment], *, language: str = "") -> AnalysisResult:
     if backend == "extractive":
         return _analyze_extractive(segments, analysis_language)
     if backend == "openai":
-        # Imported here so extractive-only workers never pay for importing the SDK.
+        # Imported here so extractive-only workers never pay for importing the OpenAI SDK (no loop:
+        # llm imports the result types from .results, not from this module).
         from processing.analysis import llm
 
         return llm.analyze(segments, language=analysis_language)

@@ -25,13 +25,13 @@ from openai import OpenAI
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from processing.analysis import llm_schema as schema
-from processing.analysis.backends import (
+from processing.analysis.extractive import Item, Segment
+from processing.analysis.results import (
     AnalysisConfigError,
     AnalysisOutputError,
     AnalysisResult,
     AnalysisTransientError,
 )
-from processing.analysis.extractive import Item, Segment
 
 logger = logging.getLogger(__name__)
 _N = TypeVar("_N", int, float)
