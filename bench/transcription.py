@@ -85,18 +85,17 @@ def _pipeline(audio: str, warmup: str, repeat: int) -> Result:
 
 
 def _raw(audio: str, warmup: str, repeat: int) -> Result:
-    from django.conf import settings
     from faster_whisper import WhisperModel
 
-    from processing.transcription.common import language_setting
-    from processing.transcription.engine import resolve_spec
+    from processing.transcription.engine import options_from_settings, resolve_spec
 
-    spec = resolve_spec()  # the same model folder, device and compute type as (a)
+    settings = options_from_settings()
+    spec = resolve_spec(settings)  # the same model folder, device and compute type as (a)
     started = time.perf_counter()
     model = WhisperModel(spec.model, device=spec.device, compute_type=spec.compute_type)
     load = time.perf_counter() - started
-    options = {"beam_size": settings.WHISPER_BEAM_SIZE, "language": language_setting(),
-               "vad_filter": settings.WHISPER_VAD, "word_timestamps": settings.WHISPER_WORD_TIMESTAMPS}  # fmt: skip
+    options = {"beam_size": settings.beam_size, "language": settings.language_code,
+               "vad_filter": settings.vad, "word_timestamps": settings.word_timestamps}  # fmt: skip
     segments, _ = model.transcribe(warmup, **options)
     list(segments)
     walls, count, duration, words = [], 0, 0.0, 0

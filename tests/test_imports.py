@@ -57,3 +57,21 @@ def test_no_module_level_import_loops() -> None:
         if name not in state:
             visit(name, [name])
     assert loops == [], loops
+
+
+def test_the_transcription_engines_read_no_settings() -> None:
+    """They get a TranscriptionOptions built once (configuration.options_from_settings), as HLS gets HlsOptions."""
+    for path in (ROOT / "processing" / "transcription").glob("*.py"):
+        if path.name == "configuration.py":
+            continue
+        assert "django.conf" not in _imports_any(path), path.name
+
+
+def _imports_any(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names

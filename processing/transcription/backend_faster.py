@@ -7,13 +7,12 @@ import json
 import os
 from typing import Any
 
-from django.conf import settings
-
 from .common import (
     ModelSpec,
     ProgressCallback,
     Transcript,
     TranscriptionConfigError,
+    TranscriptionOptions,
     segment_dict,
     word_dict,
 )
@@ -82,13 +81,13 @@ def _guarded_model_class() -> type:
     return GuardedWhisperModel
 
 
-def load(spec: ModelSpec) -> Any:
+def load(spec: ModelSpec, options: TranscriptionOptions) -> Any:
     try:
         return _guarded_model_class()(
             spec.model,
             device=spec.device,
             compute_type=spec.compute_type,
-            local_files_only=not settings.WHISPER_ALLOW_DOWNLOAD,
+            local_files_only=not options.allow_download,
         )
     except (RuntimeError, ValueError, OSError) as exc:
         raise TranscriptionConfigError(
@@ -104,24 +103,25 @@ def is_multilingual(model: Any) -> bool:
 def run(
     model: Any,
     samples: Any,
+    options: TranscriptionOptions,
     *,
     language: str | None,
     on_progress: ProgressCallback | None,
 ) -> Transcript:
     """One window of decoded samples (float32, 16 kHz). faster-whisper's segment generator is consumed
     one segment at a time, so progress is reported as decoding goes. `language` None detects it."""
-    word_timestamps = bool(settings.WHISPER_WORD_TIMESTAMPS)
+    word_timestamps = options.word_timestamps
     segments, info = model.transcribe(
         samples,
-        beam_size=settings.WHISPER_BEAM_SIZE,
+        beam_size=options.beam_size,
         language=language,
-        vad_filter=bool(settings.WHISPER_VAD),
+        vad_filter=options.vad,
         word_timestamps=word_timestamps,
     )
     result = Transcript(
         language=info.language, language_probability=float(info.language_probability), duration=float(info.duration)
     )
-    min_probability = float(settings.WHISPER_MIN_WORD_PROBABILITY)
+    min_probability = options.min_word_probability
     for seg in segments:
         if on_progress is not None:
             on_progress(float(seg.end))

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.error import URLError
 
-from django.conf import settings
-
 from .common import (
     ModelSpec,
     ProgressCallback,
     Transcript,
     TranscriptionConfigError,
+    TranscriptionOptions,
     segment_dict,
     word_dict,
 )
@@ -52,7 +51,7 @@ def check_compute_type(spec: ModelSpec) -> None:
         )
 
 
-def resolve_checkpoint(model: str) -> Checkpoint:
+def resolve_checkpoint(model: str, options: TranscriptionOptions) -> Checkpoint:
     """Where the .pt checkpoint for WHISPER_MODEL is, or a TranscriptionConfigError saying what to change.
     Touches no network and creates nothing (whisper's own loader creates the download root)."""
     if not model:
@@ -76,10 +75,10 @@ def resolve_checkpoint(model: str) -> Checkpoint:
             f"WHISPER_MODEL={model!r} is neither an existing .pt file nor an openai-whisper model name "
             f"({', '.join(whisper.available_models())})"
         )
-    root = str(settings.WHISPER_DOWNLOAD_ROOT)
+    root = options.download_root
     filename = os.path.basename(whisper._MODELS[model])  # "turbo" is large-v3-turbo.pt, not turbo.pt
     target = os.path.join(root, filename)
-    if settings.WHISPER_ALLOW_DOWNLOAD:
+    if options.allow_download:
         return Checkpoint(load_as=model)  # by name: whisper checks the SHA-256 and fetches what is missing
     if os.path.isfile(target):
         return Checkpoint(load_as=target, alignment_heads_of=model)
@@ -95,13 +94,13 @@ def is_english_only(model: str) -> bool:
     return name.removesuffix(".pt").endswith(".en")
 
 
-def load(spec: ModelSpec) -> Any:
+def load(spec: ModelSpec, options: TranscriptionOptions) -> Any:
     import whisper
 
     check_compute_type(spec)
-    checkpoint = resolve_checkpoint(spec.model)
+    checkpoint = resolve_checkpoint(spec.model, options)
     try:
-        model = whisper.load_model(checkpoint.load_as, device=spec.device, download_root=settings.WHISPER_DOWNLOAD_ROOT)
+        model = whisper.load_model(checkpoint.load_as, device=spec.device, download_root=options.download_root)
     except URLError:
         raise  # a download that failed (allowed, network down): worth another try, not a configuration error
     except (RuntimeError, OSError, KeyError, ValueError, TypeError) as exc:
@@ -120,6 +119,7 @@ def run(
     model: Any,
     samples: Any,
     spec: ModelSpec,
+    options: TranscriptionOptions,
     *,
     language: str | None,
     on_progress: ProgressCallback | None,
@@ -129,21 +129,21 @@ def run(
     fp16 = spec.device == "cuda" and spec.compute_type == "float16"
     language, probability = _language(model, samples, fp16, language)
     result = Transcript(language=language, language_probability=probability, duration=duration)
-    options: dict[str, Any] = {}
-    if settings.WHISPER_VAD:
+    clipped: dict[str, Any] = {}
+    if options.vad:
         clips = _speech_clips(samples)
         if not clips:
             return result  # no speech at all; an empty clip list would make whisper decode everything
-        options["clip_timestamps"] = clips
-    word_timestamps = bool(settings.WHISPER_WORD_TIMESTAMPS)
+        clipped["clip_timestamps"] = clips
+    word_timestamps = options.word_timestamps
     output = model.transcribe(
         samples,
         language=language,
-        beam_size=settings.WHISPER_BEAM_SIZE,
+        beam_size=options.beam_size,
         word_timestamps=word_timestamps,
         fp16=fp16,
         verbose=None,
-        **{**options, **DECODE_OPTIONS},
+        **{**clipped, **DECODE_OPTIONS},
     )
     # openai-whisper hands the segments over only at the end, so progress comes in one burst here.
     for seg in output["segments"]:

@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-
 FASTER_WHISPER = "faster-whisper"
 OPENAI_WHISPER = "openai-whisper"
 ENGINES = (FASTER_WHISPER, OPENAI_WHISPER)
@@ -17,6 +15,31 @@ ProgressCallback = Callable[[float], None]
 
 class TranscriptionConfigError(Exception):
     """The configured engine, model, device or language cannot work. Permanent: never retried."""
+
+
+@dataclass(frozen=True)
+class TranscriptionOptions:
+    """Every transcription setting, read once (configuration.options_from_settings) and handed down:
+    the engines and backends never read django.conf.settings themselves."""
+
+    engine: str = FASTER_WHISPER  # TRANSCRIPTION_ENGINE, as configured (checked by engine_setting)
+    model: str = ""  # WHISPER_MODEL; empty = the bundled tiny.en (faster-whisper)
+    device: str = "auto"  # WHISPER_DEVICE
+    compute_type: str = "default"  # WHISPER_COMPUTE_TYPE
+    beam_size: int = 5  # WHISPER_BEAM_SIZE
+    language: str = "auto"  # WHISPER_LANGUAGE
+    allow_download: bool = False  # WHISPER_ALLOW_DOWNLOAD
+    vad: bool = True  # WHISPER_VAD
+    window_seconds: float = 600.0  # WHISPER_WINDOW_SECONDS
+    word_timestamps: bool = True  # WHISPER_WORD_TIMESTAMPS
+    min_word_probability: float = 0.2  # WHISPER_MIN_WORD_PROBABILITY
+    download_root: str = ""  # WHISPER_DOWNLOAD_ROOT
+
+    @property
+    def language_code(self) -> str | None:
+        """WHISPER_LANGUAGE as both engines take it: None lets the model detect the language."""
+        language = str(self.language or "").strip().lower()
+        return None if language in ("", "auto") else language
 
 
 @dataclass(frozen=True)
@@ -42,12 +65,6 @@ class Transcript:
     @property
     def text(self) -> str:
         return " ".join(s["text"] for s in self.segments).strip()
-
-
-def language_setting() -> str | None:
-    """WHISPER_LANGUAGE as both engines take it: None lets the model detect the language."""
-    language = str(settings.WHISPER_LANGUAGE or "").strip().lower()
-    return None if language in ("", "auto") else language
 
 
 def word_dict(start: float, end: float, word: str, probability: float) -> dict[str, Any]:

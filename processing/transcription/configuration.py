@@ -12,61 +12,79 @@ from typing import Any
 from django.conf import settings
 
 from . import backend_faster, backend_openai
-from .common import ENGINES, OPENAI_WHISPER, ModelSpec, TranscriptionConfigError, language_setting
+from .common import ENGINES, OPENAI_WHISPER, ModelSpec, TranscriptionConfigError, TranscriptionOptions
 
 ENGLISH = "en"
 
 
-def engine_setting() -> str:
-    engine = str(settings.TRANSCRIPTION_ENGINE or "").strip().lower()
+def options_from_settings() -> TranscriptionOptions:
+    """The one place the transcription settings are read."""
+    return TranscriptionOptions(
+        engine=str(settings.TRANSCRIPTION_ENGINE or ""),
+        model=str(settings.WHISPER_MODEL or ""),
+        device=str(settings.WHISPER_DEVICE),
+        compute_type=str(settings.WHISPER_COMPUTE_TYPE),
+        beam_size=int(settings.WHISPER_BEAM_SIZE),
+        language=str(settings.WHISPER_LANGUAGE or ""),
+        allow_download=bool(settings.WHISPER_ALLOW_DOWNLOAD),
+        vad=bool(settings.WHISPER_VAD),
+        window_seconds=float(settings.WHISPER_WINDOW_SECONDS),
+        word_timestamps=bool(settings.WHISPER_WORD_TIMESTAMPS),
+        min_word_probability=float(settings.WHISPER_MIN_WORD_PROBABILITY),
+        download_root=str(settings.WHISPER_DOWNLOAD_ROOT),
+    )
+
+
+def engine_setting(options: TranscriptionOptions) -> str:
+    engine = options.engine.strip().lower()
     if engine not in ENGINES:
         raise TranscriptionConfigError(
-            f"TRANSCRIPTION_ENGINE={settings.TRANSCRIPTION_ENGINE!r} is not an engine; use one of {', '.join(ENGINES)}"
+            f"TRANSCRIPTION_ENGINE={options.engine!r} is not an engine; use one of {', '.join(ENGINES)}"
         )
     return engine
 
 
-def resolve_spec() -> ModelSpec:
-    engine = engine_setting()
-    if engine == OPENAI_WHISPER:
-        model = str(settings.WHISPER_MODEL)  # empty stays empty: the check explains why that cannot work
-    else:
-        model = settings.WHISPER_MODEL or backend_faster.default_model_path()
-    device = settings.WHISPER_DEVICE
+def resolve_spec(options: TranscriptionOptions | None = None) -> ModelSpec:
+    options = options or options_from_settings()
+    engine = engine_setting(options)
+    # openai-whisper: empty stays empty (the check explains why that cannot work)
+    model = options.model if engine == OPENAI_WHISPER else options.model or backend_faster.default_model_path()
+    device = options.device
     if device == "auto":
         device = backend_openai.device_auto() if engine == OPENAI_WHISPER else backend_faster.device_auto()
-    compute_type = settings.WHISPER_COMPUTE_TYPE
+    compute_type = options.compute_type
     if compute_type == "default":
         fallback = "float32" if engine == OPENAI_WHISPER else "int8"
         compute_type = "float16" if device == "cuda" else fallback
     return ModelSpec(model=model, device=device, compute_type=compute_type, engine=engine)
 
 
-def check_configuration() -> None:
+def check_configuration(options: TranscriptionOptions | None = None) -> None:
     """Raise TranscriptionConfigError for a configuration that cannot work; return None otherwise."""
-    check_spec(resolve_spec())
+    options = options or options_from_settings()
+    check_spec(resolve_spec(options), options)
 
 
-def check_spec(spec: ModelSpec) -> None:
+def check_spec(spec: ModelSpec, options: TranscriptionOptions) -> None:
     if spec.engine == OPENAI_WHISPER:
         backend_openai.check_compute_type(spec)
-        backend_openai.resolve_checkpoint(spec.model)
+        backend_openai.resolve_checkpoint(spec.model, options)
     else:
         backend_faster.check_model(spec)
-    language = language_setting()
+    language = options.language_code
     _check_language_code(language)
     if language not in (None, ENGLISH) and _is_english_only(spec):
-        raise _english_only_error(language)
+        raise _english_only_error(language, options)
 
 
-def check_loaded_model(spec: ModelSpec, model: Any) -> None:
+def check_loaded_model(spec: ModelSpec, model: Any, options: TranscriptionOptions) -> None:
     """The loaded model knows for sure; this catches English-only models whose name does not say so."""
-    language = language_setting()
+    language = options.language_code
     if language in (None, ENGLISH):
         return
     backend = backend_openai if spec.engine == OPENAI_WHISPER else backend_faster
     if not backend.is_multilingual(model):
-        raise _english_only_error(language)
+        raise _english_only_error(language, options)
 
 
 def _is_english_only(spec: ModelSpec) -> bool:
@@ -84,8 +102,8 @@ def _check_language_code(language: str | None) -> None:
         )
 
 
-def _english_only_error(language: str) -> TranscriptionConfigError:
-    configured = settings.WHISPER_MODEL
+def _english_only_error(language: str, options: TranscriptionOptions) -> TranscriptionConfigError:
+    configured = options.model
     described = repr(configured) if configured else "'' (the bundled tiny.en)"
     return TranscriptionConfigError(
         f"WHISPER_LANGUAGE={language} needs a multilingual model; WHISPER_MODEL={described} is English-only. "

@@ -13,8 +13,6 @@ import threading
 import time
 from typing import IO, Any
 
-from django.conf import settings
-
 from . import backend_faster, backend_openai
 from .common import (
     OPENAI_WHISPER,
@@ -22,20 +20,22 @@ from .common import (
     ProgressCallback,
     Transcript,
     TranscriptionConfigError,
-    language_setting,
+    TranscriptionOptions,
     shift_segment,
 )
-from .configuration import check_configuration, check_loaded_model, check_spec, resolve_spec
+from .configuration import check_configuration, check_loaded_model, check_spec, options_from_settings, resolve_spec
 from .windows import audio_windows
 
 __all__ = [
     "ModelSpec",
     "Transcript",
     "TranscriptionConfigError",
+    "TranscriptionOptions",
     "check_configuration",
     "clear_models",
     "default_model_path",
     "get_model",
+    "options_from_settings",
     "resolve_spec",
     "transcribe",
 ]
@@ -49,14 +49,15 @@ _models: dict[ModelSpec, Any] = {}
 load_count = 0  # read by tests: a warm process loads nothing
 
 
-def get_model(spec: ModelSpec) -> Any:
+def get_model(spec: ModelSpec, options: TranscriptionOptions | None = None) -> Any:
     """The process's model for `spec`, loaded on first use (under a lock: one load even with threads)."""
+    options = options or options_from_settings()
     global load_count
     with _lock:
         if spec not in _models:
             started = time.monotonic()
             backend = backend_openai if spec.engine == OPENAI_WHISPER else backend_faster
-            _models[spec] = backend.load(spec)
+            _models[spec] = backend.load(spec, options)
             load_count += 1
             logger.info(
                 "Whisper model loaded engine=%s model=%s device=%s compute_type=%s (%.1f s)",
@@ -98,7 +99,11 @@ def _from(offset: float, on_progress: ProgressCallback | None) -> ProgressCallba
 
 
 def transcribe(
-    audio: str | IO[bytes], *, on_progress: ProgressCallback | None = None, audio_stream: int = 0
+    audio: str | IO[bytes],
+    *,
+    on_progress: ProgressCallback | None = None,
+    audio_stream: int = 0,
+    options: TranscriptionOptions | None = None,
 ) -> Transcript:
     """Transcribe a path or binary file object with the configured engine.
 
@@ -112,19 +117,20 @@ def transcribe(
     message the worker start-up check gives, rather than producing a wrong transcript.
     """
     started = time.monotonic()
-    spec = resolve_spec()
-    check_spec(spec)  # the same check as at worker start: the stage fails with its message
-    model = get_model(spec)
-    check_loaded_model(spec, model)
+    options = options or options_from_settings()
+    spec = resolve_spec(options)
+    check_spec(spec, options)  # the same check as at worker start: the stage fails with its message
+    model = get_model(spec, options)
+    check_loaded_model(spec, model, options)
     on_progress = _forward_only(on_progress)
     result = Transcript()
-    language = language_setting()
-    for window in audio_windows(audio, float(settings.WHISPER_WINDOW_SECONDS), stream=audio_stream):
+    language = options.language_code
+    for window in audio_windows(audio, options.window_seconds, stream=audio_stream):
         progress = _from(window.offset, on_progress)
         if spec.engine == OPENAI_WHISPER:
-            part = backend_openai.run(model, window.samples, spec, language=language, on_progress=progress)
+            part = backend_openai.run(model, window.samples, spec, options, language=language, on_progress=progress)
         else:
-            part = backend_faster.run(model, window.samples, language=language, on_progress=progress)
+            part = backend_faster.run(model, window.samples, options, language=language, on_progress=progress)
         if not window.offset:
             result.language, result.language_probability = part.language, part.language_probability
             language = part.language or language
