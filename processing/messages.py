@@ -10,7 +10,7 @@ import re
 from .media.runner import MediaToolError
 
 # file paths (absolute, or file: URLs), our storage names, and ffmpeg's "[demuxer @ 0x55..]" prefixes
-_PATH = re.compile(r"(?:file:)?(?<![\w.:/])/(?:[^\s'\"(),;:]+/)*[^\s'\"(),;:]*")
+_PATH = re.compile(r"(?:\bfile:|(?<![\w.:/]))/(?:[^\s'\"(),;:]+/)*[^\s'\"(),;:]*")
 _STORAGE_NAME = re.compile(r"\b(?:uploads/[0-9a-f]{32}[\w.]*|hls/\d+/[\w./-]+)")
 _CONTEXT = re.compile(r"\[([^\]@]+?) @ (?:0x)?[0-9a-f]+\]\s*")
 
@@ -18,8 +18,8 @@ _CONTEXT = re.compile(r"\[([^\]@]+?) @ (?:0x)?[0-9a-f]+\]\s*")
 def scrub(text: str) -> str:
     """`text` without file paths, storage names or memory addresses."""
     text = _CONTEXT.sub(lambda m: m.group(1).split(",")[0] + ": ", text)
-    text = _STORAGE_NAME.sub("the file", text)
-    return _PATH.sub("the file", text)
+    text = _PATH.sub("the file", text)  # before storage names: a path may end in one
+    return _STORAGE_NAME.sub("the file", text)
 
 
 def media_tool_message(exc: MediaToolError) -> str:
