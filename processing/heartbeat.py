@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import connection
 
-from uploads.state import stage_heartbeat
+from processing.state import stage_heartbeat
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection
 
+from processing.state import stage_finish, stages_skip_after
 from uploads.models import StageStatus, UploadedFile
-from uploads.state import stage_finish, stages_skip_after
 
 from .stages import PHRASES
 

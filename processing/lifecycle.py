@@ -91,7 +91,7 @@ WRITE_BEHIND = WriteBehind()
 def relaxed_durability() -> Iterator[None]:
     """A transaction whose commit does not wait for PostgreSQL's WAL flush: lifecycle records are
     bookkeeping, safe to lose in a database crash. (Stage moves, claims included, stay single durable
-    UPDATEs in uploads.state: one round trip is cheaper than the three this needs, unless fsync is
+    UPDATEs in processing.state: one round trip is cheaper than the three this needs, unless fsync is
     slow.) Inside a transaction it joins that one, with no savepoint, and leaves its durability as it
     is (an enclosing durable transaction stays durable)."""
     opens = not connection.in_atomic_block

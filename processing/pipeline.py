@@ -12,8 +12,8 @@ from celery import chain, uuid
 from django.db import transaction
 from django.utils import timezone
 
+from processing.state import stage_cancel, stage_finish, stages_queue
 from uploads.models import MediaKind, Stage, StageStatus, UploadedFile
-from uploads.state import stage_cancel, stage_finish, stages_queue
 
 from .registry import STAGES, stages_for
 

@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from processing.state import stage_finish, stages_skip_after
 from uploads.models import Stage, StageStatus, UploadedFile
-from uploads.state import stage_finish, stages_skip_after
 
 from .pipeline import pipeline_resume, pipeline_stages
 from .registry import spec

@@ -12,9 +12,9 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 
+from processing.state import ProgressRecorder
 from uploads.models import Stage, UploadedFile
 from uploads.services import media_limits
-from uploads.state import ProgressRecorder
 
 from .analysis.backends import analyze
 from .errors import NothingToDo

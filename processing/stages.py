@@ -20,8 +20,8 @@ from celery import Task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from django.conf import settings
 
+from processing.state import owner_token, stage_claim, stage_detail, stage_finish, stage_retry, stages_skip_after
 from uploads.models import StageStatus, UploadedFile
-from uploads.state import owner_token, stage_claim, stage_detail, stage_finish, stage_retry, stages_skip_after
 
 from .errors import PERMANENT_ERRORS, TRANSIENT_ERRORS, NothingToDo
 from .heartbeat import HEARTBEATS

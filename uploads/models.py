@@ -61,7 +61,7 @@ class UploadedFile(models.Model):
     # Set once by cancel; every stage checks it before it claims itself.
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
-    # Per-stage state; uploads.state is the one place that moves it.
+    # Per-stage state; processing.state is the one place that moves it.
     transcription_status = models.CharField(
         "Transcription status", max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True
     )

@@ -15,9 +15,9 @@ from django.urls import reverse
 from processing import tasks
 from processing.models import DeadLetter, TaskAttempt
 from processing.stages import StageFailed
+from processing.state import stage_queue
 from tests.processing.test_analysis_llm import LLM_SETTINGS, FakeLLM, Reply, fake_llm  # noqa: F401
 from uploads.models import MediaKind, StageStatus, UploadedFile
-from uploads.state import stage_queue
 
 pytestmark = pytest.mark.django_db
 

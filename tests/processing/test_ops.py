@@ -20,9 +20,9 @@ from django_celery_beat.models import PeriodicTask
 from processing.models import TaskAttempt
 from processing.pipeline import pipeline_cancel
 from processing.recovery import cleanup_scratch, recover_stuck
+from processing.state import stage_claim
 from uploads.models import StageStatus, UploadedFile
 from uploads.services import upload_create, upload_delete
-from uploads.state import stage_claim
 
 pytestmark = pytest.mark.django_db
 

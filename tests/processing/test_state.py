@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from processing.state import stage_claim, stage_finish, stage_queue, stage_retry, stages_skip_after
 from uploads.models import MediaKind, StageStatus, UploadedFile
-from uploads.state import stage_claim, stage_finish, stage_queue, stage_retry, stages_skip_after
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from processing.state import stage_claim, stage_queue
 from uploads.models import MediaKind, StageStatus, UploadedFile
-from uploads.state import stage_claim, stage_queue
 
 pytestmark = pytest.mark.django_db
 

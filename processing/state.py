@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Stage, StageStatus, UploadedFile
+from uploads.models import Stage, StageStatus, UploadedFile
 
 CLAIMABLE = (StageStatus.PENDING, StageStatus.QUEUED)
 OPEN = (StageStatus.PENDING, StageStatus.QUEUED, StageStatus.RUNNING)
