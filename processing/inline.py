@@ -27,6 +27,7 @@ from django.db import connection
 from processing.state import stage_finish, stages_skip_after
 from uploads.models import StageStatus, UploadedFile
 
+from .pipeline import _stage_tasks
 from .stages import PHRASES
 
 HARD_LIMIT_EXIT = 3
@@ -44,8 +45,6 @@ class InlineRun:
         self.sent.append((upload_id, task_ids))
 
     def run(self) -> None:
-        from .pipeline import _stage_tasks
-
         tasks = _stage_tasks()
         for upload_id, task_ids in self.sent:
             for stage, task_id in task_ids.items():

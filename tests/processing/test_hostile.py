@@ -24,7 +24,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 
 from processing.media.probe import probe_output
-from processing.pipeline import pipeline_enqueue
+from processing.pipeline import pipeline_enqueue, pipeline_resume
 from tests.conftest import ARTIFACTS, ROOT, wait_until_finished, worker_env
 from tests.processing import hostile_samples as samples
 from uploads.media import media_url
@@ -279,8 +279,6 @@ def test_a_playlist_that_got_past_the_door_reads_nothing_on_the_worker(
     # when the real worker runs their pipelines, and then their HLS stage again on its own,
     for upload in uploads:
         wait_until_finished(upload.pk)
-        from processing.pipeline import pipeline_resume
-
         pipeline_resume(upload, from_stage="hls")
     finished = [wait_until_finished(upload.pk) for upload in uploads]
 
