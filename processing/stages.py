@@ -25,7 +25,7 @@ from uploads.models import StageStatus, UploadedFile
 
 from .errors import PERMANENT_ERRORS, TRANSIENT_ERRORS, NothingToDo
 from .heartbeat import HEARTBEATS
-from .messages import failure_messages, scrub
+from .messages import operator_detail, scrub, uploader_message
 from .models import DeadLetter
 from .registry import STAGES
 
@@ -85,7 +85,7 @@ def run_stage(
     except TRANSIENT_ERRORS as exc:
         if task.request.retries < (task.max_retries or 0):
             countdown = retry_countdown(task.request.retries)
-            stage_detail(upload_id, stage, failure_messages(exc, unexpected=True)[1])
+            stage_detail(upload_id, stage, operator_detail(exc))
             stage_retry(upload_id, stage, reason=scrub(str(exc)))
             logger.warning("%s retrying uploaded_file_id: %s in %.0f s: %s", phrase, upload_id, countdown, exc)
             raise task.retry(exc=exc, countdown=countdown) from exc
@@ -101,10 +101,10 @@ def run_stage(
         message = f"stopped: the soft time limit of {soft_limit} s was reached (or revoked with SIGUSR1)"
         _fail(task, stage, upload_id, message, exc)
     except PERMANENT_ERRORS as exc:
-        _fail(task, stage, upload_id, failure_messages(exc, unexpected=False)[0], exc)
+        _fail(task, stage, upload_id, uploader_message(exc, unexpected=False), exc)
     except Exception as exc:
         logger.exception("%s crashed uploaded_file_id: %s", phrase, upload_id)
-        message = failure_messages(exc, unexpected=True, task_id=task.request.id or "")[0]
+        message = uploader_message(exc, unexpected=True, task_id=task.request.id or "")
         _fail(task, stage, upload_id, message, exc, dead_letter=True)
     note = str(result.pop("note", ""))  # a succeeded stage's remark for the uploader, e.g. "no speech found"
     if not stage_finish(upload_id, stage, status=StageStatus.SUCCEEDED, error=note):
@@ -133,7 +133,7 @@ def _fail(
     """Mark the stage failed with `message` (the uploader's words); the exception itself, with its class
     and any paths, goes to the log, to the upload's stage_details (admin) and to the dead letter."""
     _raise_if_deleted(upload_id)
-    detail = failure_messages(exc, unexpected=True)[1]
+    detail = operator_detail(exc)
     stage_detail(upload_id, stage, detail)  # first: whoever sees the stage failed finds its details
     stage_finish(upload_id, stage, status=StageStatus.FAILED, error=message)
     stages_skip_after(upload_id, stage, reason=f"not run: {PHRASES[stage]} failed")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import ffmpeg
 
-from .probe import FORMAT_WHITELIST, local_input
+from .probe import guard_options, local_input
 
 LIBX264 = "libx264"
 NVENC = "h264_nvenc"
@@ -99,7 +99,7 @@ def _encoder_options(job: HlsJob) -> dict[str, object]:
 def build_hls_command(job: HlsJob) -> list[str]:
     gpu = job.gpu_scale and job.encoder == NVENC
     # Only the file itself, only an accepted container (see processing.media.probe).
-    guard: dict[str, object] = {"protocol_whitelist": "file", "format_whitelist": FORMAT_WHITELIST}
+    guard: dict[str, object] = {**guard_options()}
     if job.max_pixels:
         guard["max_pixels"] = job.max_pixels  # the decoder refuses larger frames instead of allocating them
     # Frames stay in GPU memory from the decoder through scale_cuda to NVENC.

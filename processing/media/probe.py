@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .runner import MediaToolError, OutputTooLarge, run_tool
+from .runner import MediaToolError, OutputTooLarge, plain_context, run_tool
 
 # The media kinds, as UploadedFile.media_kind stores them (uploads.models.MediaKind's values).
 AUDIO, VIDEO = "audio", "video"
@@ -98,9 +98,14 @@ class MediaInfo:
         return AUDIO_SUFFIXES.get(suffix, suffix) if self.kind == AUDIO else suffix
 
 
+def guard_options(formats: str = FORMAT_WHITELIST) -> dict[str, str]:
+    """The input options every ffmpeg/ffprobe/PyAV open of an uploaded file gets."""
+    return {"protocol_whitelist": "file", "format_whitelist": formats}
+
+
 def input_guard(formats: str = FORMAT_WHITELIST) -> list[str]:
-    """Input options for every ffmpeg/ffprobe that opens an uploaded file (before its `-i`)."""
-    return ["-protocol_whitelist", "file", "-format_whitelist", formats]
+    """guard_options as command-line arguments (before the `-i`)."""
+    return [arg for key, value in guard_options(formats).items() for arg in (f"-{key}", value)]
 
 
 def local_input(path: str) -> str:
@@ -275,4 +280,4 @@ def _without_paths(line: str, path: str) -> str:
     """ffmpeg's error line without the file's path: storage names and scratch folders stay in the log."""
     for name in (local_input(path), path):
         line = line.replace(f"{name}: ", "").replace(name, "the file")
-    return re.sub(r"\[([^\]@]+?) @ 0x[0-9a-f]+\]\s*", lambda m: m.group(1).split(",")[0] + ": ", line)
+    return plain_context(line)

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -45,6 +46,18 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _spawn(args: Sequence[str]) -> subprocess.Popen[bytes]:
+    """ffmpeg/ffprobe in its own process group (so every way out can kill the group), dying with us."""
+    return subprocess.Popen(
+        list(args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
@@ -69,6 +82,14 @@ def is_error_line(line: str) -> bool:
     return not line.startswith(_INFO_PREFIXES) and any(marker in line.lower() for marker in _ERROR_MARKERS)
 
 
+_CONTEXT = re.compile(r"\[([^\]@]+?) @ (?:0x)?[0-9a-f]+\]\s*")
+
+
+def plain_context(line: str) -> str:
+    """ffmpeg's "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d1c0a2b4c0] " prefix as "mov: " (no memory address)."""
+    return _CONTEXT.sub(lambda m: m.group(1).split(",")[0] + ": ", line)
+
+
 def error_line(stderr: str) -> str:
     """The line an operator should see: the first line naming an error, else the last line."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
@@ -86,14 +107,7 @@ def run_tool(args: Sequence[str], *, timeout: float = 60, max_output: int | None
     """Run a short ffprobe/ffmpeg command and return its stdout; raise MediaToolError on failure.
     With `max_output`, the tool is killed (OutputTooLarge) as soon as its stdout passes that many bytes,
     so a crafted file cannot make this process hold an unbounded probe."""
-    proc = subprocess.Popen(
-        list(args),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
-    )
+    proc = _spawn(args)
     assert proc.stdout is not None
     assert proc.stderr is not None
     out, err = bytearray(), bytearray()
@@ -140,14 +154,7 @@ def run_ffmpeg(
     stall_seconds: float = 120,
 ) -> None:
     """Run ffmpeg with `-progress pipe:1` in `args`; report seconds encoded; kill it on any exit path."""
-    proc = subprocess.Popen(
-        list(args),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
-    )
+    proc = _spawn(args)
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     first: list[str] = []  # the first lines naming an error, wherever they fall: usually the cause
     try:

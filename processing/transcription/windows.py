@@ -19,13 +19,12 @@ from typing import IO, Any
 
 import numpy as np
 
-from processing.media.probe import FORMAT_WHITELIST
+from processing.media.probe import guard_options
 
 SAMPLE_RATE = 16000
 SEARCH_SECONDS = 30.0  # a cut goes at the quietest point of the window's last 30 s
 QUIET_FRAME = SAMPLE_RATE // 10  # energy is compared over 100 ms frames
 _GROUP_SAMPLES = 500_000  # decode_audio's resampling group
-_GUARD = {"format_whitelist": FORMAT_WHITELIST, "protocol_whitelist": "file"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def _decoded_s16(audio: str | IO[bytes], stream: int = 0) -> Iterator[np.ndarray
 
     resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     try:
-        with av.open(audio, mode="r", metadata_errors="ignore", options=_GUARD) as container:
+        with av.open(audio, mode="r", metadata_errors="ignore", options=guard_options()) as container:
             frames = _group_frames(_ignore_invalid_frames(container.decode(audio=stream)), _GROUP_SAMPLES)
             for frame in _resample_frames(frames, resampler):
                 yield frame.to_ndarray().reshape(-1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from processing.media.runner import MediaToolError
-from processing.messages import failure_messages, scrub
+from processing.messages import operator_detail, scrub, uploader_message
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,8 @@ def test_scrub_removes_what_only_an_operator_should_see(text: str, expected: str
 
 
 def test_an_unexpected_error_tells_the_uploader_where_to_look_and_keeps_the_class_for_the_operator() -> None:
-    public, detail = failure_messages(IndexError("list index out of range"), unexpected=True, task_id="t-1")
+    exc = IndexError("list index out of range")
+    public, detail = uploader_message(exc, unexpected=True, task_id="t-1"), operator_detail(exc)
     assert public == "an unexpected error stopped this stage (task t-1); an operator can find the details in admin"
     assert "IndexError" not in public
     assert detail == "IndexError: list index out of range"
@@ -45,7 +46,7 @@ def test_a_media_tool_error_keeps_ffmpeg_s_own_lines_for_the_operator() -> None:
         "ffmpeg exited 1: [hls @ 0x1] Unable to find mapping variant stream",
         tail="Input #0, mov, from '/tmp/hls-3-abc/source.mp4':\n[hls @ 0x1] Unable to find mapping variant stream",
     )
-    public, detail = failure_messages(exc, unexpected=False)
+    public, detail = uploader_message(exc, unexpected=False), operator_detail(exc)
     assert public == "ffmpeg exited 1: hls: Unable to find mapping variant stream"
     assert detail.startswith("MediaToolError: ffmpeg exited 1")
     assert "/tmp/hls-3-abc/source.mp4" in detail
