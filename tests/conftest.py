@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -103,14 +104,15 @@ def celery_worker_process(django_db_setup: None, django_db_blocker: object) -> I
         _wait_for_ping(worker.nodename, worker.process)
         yield worker
     finally:
-        _stop(worker.process)
+        stop_group(worker.process)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_group(process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """SIGTERM to the process's group, SIGKILL if it is still there after `timeout` seconds."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()

@@ -108,7 +108,7 @@ def test_stall_guard_kills_an_ffmpeg_that_makes_no_progress(tmp_path: Path) -> N
 def test_the_kept_error_is_the_first_line_that_explains_the_failure(tmp_path: Path) -> None:
     # Given a mapping mistake (every audio stream mapped, one listed in var_stream_map), after which
     # ffmpeg repeats "Cannot allocate memory" for every packet long past the stderr tail it keeps,
-    from tests.processing.hostile_samples import multi_audio_video
+    from tests.processing.odd_samples import multi_audio_video
 
     source = multi_audio_video(tmp_path, 2, seconds=20)
     out = tmp_path / "out"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import ARTIFACTS, ROOT
+from tests.conftest import ARTIFACTS, ROOT, stop_group
 from tests.stack import free_port
 
 NGINX = "/usr/sbin/nginx"
@@ -145,13 +144,7 @@ class WebTier:
 
     def stop(self) -> None:
         for process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=40)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_group(process, timeout=40)
 
 
 @dataclass
