@@ -92,17 +92,14 @@ def run_stage(
         message = f"gave up after {task.request.retries} retries: {scrub(str(exc))}"
         _fail(task, stage, upload_id, message, exc, dead_letter=True)
     except SoftTimeLimitExceeded as exc:
-        if _cancelled(upload_id):
-            _stop_chain(task)
-            logger.info("%s cancelled uploaded_file_id: %s", phrase, upload_id)
-            return {"uploaded_file_id": upload_id, "outcome": "cancelled"}
-        _raise_if_deleted(upload_id)
-        soft_limit = (task.request.timelimit or (None, None))[1] or task.soft_time_limit
-        message = f"stopped: the soft time limit of {soft_limit} s was reached (or revoked with SIGUSR1)"
-        _fail(task, stage, upload_id, message, exc)
+        return _stopped(task, stage, upload_id, exc)
     except PERMANENT_ERRORS as exc:
+        if _soft_limit_behind(exc):
+            return _stopped(task, stage, upload_id, exc)
         _fail(task, stage, upload_id, uploader_message(exc, unexpected=False), exc)
     except Exception as exc:
+        if _soft_limit_behind(exc):
+            return _stopped(task, stage, upload_id, exc)
         logger.exception("%s crashed uploaded_file_id: %s", phrase, upload_id)
         message = uploader_message(exc, unexpected=True, task_id=task.request.id or "")
         _fail(task, stage, upload_id, message, exc, dead_letter=True)
@@ -114,6 +111,32 @@ def run_stage(
     details = " ".join(f"{key}={value}" for key, value in result.items())
     logger.info("%s %s uploaded_file_id: %s %s (%d ms)", phrase, DONE[stage], upload_id, details, elapsed_ms)
     return {"uploaded_file_id": upload_id, "outcome": "succeeded", **result}
+
+
+def _soft_limit_behind(exc: BaseException) -> bool:
+    """The soft limit's exception can surface as another one: raised inside a library that catches and
+    re-raises (faster-whisper turns it, raised during `import onnxruntime`, into "Applying the VAD
+    filter requires the onnxruntime package"). Its cause or context chain still holds it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SoftTimeLimitExceeded):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _stopped(task: Task, stage: str, upload_id: int, exc: BaseException) -> dict[str, Any]:
+    """A stage stopped by its soft time limit, or by cancel's SIGUSR1: cancelled, or failed naming the limit."""
+    if _cancelled(upload_id):
+        _stop_chain(task)
+        logger.info("%s cancelled uploaded_file_id: %s", PHRASES[stage], upload_id)
+        return {"uploaded_file_id": upload_id, "outcome": "cancelled"}
+    _raise_if_deleted(upload_id)
+    soft_limit = (task.request.timelimit or (None, None))[1] or task.soft_time_limit
+    message = f"stopped: the soft time limit of {soft_limit} s was reached (or revoked with SIGUSR1)"
+    _fail(task, stage, upload_id, message, exc)
 
 
 def _cancelled(upload_id: int) -> bool:

@@ -70,3 +70,20 @@ def test_a_task_for_a_deleted_upload_ends_cleanly(caplog: pytest.LogCaptureFixtu
     assert result.successful()
     assert result.result == {"uploaded_file_id": 987654, "outcome": "missing"}
     assert "uploaded_file_id: 987654 no longer exists; skipping" in caplog.text
+
+
+def test_a_soft_limit_re_raised_as_another_error_is_still_the_soft_limit() -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from processing.stages import _soft_limit_behind
+
+    def vad() -> None:  # faster-whisper's shape: the limit fires during `import onnxruntime`
+        try:
+            raise SoftTimeLimitExceeded()
+        except Exception as exc:
+            raise RuntimeError("Applying the VAD filter requires the onnxruntime package") from exc
+
+    with pytest.raises(RuntimeError) as caught:
+        vad()
+    assert _soft_limit_behind(caught.value)
+    assert not _soft_limit_behind(RuntimeError("a real crash"))
