@@ -62,6 +62,7 @@ def create_upload(source: str) -> int:
     from django.core.files.storage import default_storage
 
     from processing.media.probe import probe_file
+    from processing.models import StageRun
     from uploads.models import MediaKind, StageStatus, UploadedFile
 
     info = probe_file(source)
@@ -78,8 +79,9 @@ def create_upload(source: str) -> int:
         has_audio=info.has_audio,
         transcript_segments=transcript_segments(info.duration),
         language="en",
-        hls_status=StageStatus.RUNNING,  # as the task leaves it: progress updates really write
     )
+    # As the task leaves it: progress updates really write.
+    StageRun.objects.filter(upload=upload, stage="hls").update(status=StageStatus.RUNNING)
     return upload.pk
 
 

@@ -95,10 +95,10 @@ def _submit_pipeline(upload_id: int) -> None:
 
 
 def _pipeline_finish(upload_id: int) -> float | None:
-    from uploads.models import UploadedFile
+    from processing.models import StageRun
 
-    finished = UploadedFile.objects.filter(pk=upload_id, hls_status="succeeded").values_list(
-        "hls_finished_at", flat=True
+    finished = StageRun.objects.filter(upload_id=upload_id, stage="hls", status="succeeded").values_list(
+        "finished_at", flat=True
     )
     return finished[0].timestamp() if finished and finished[0] else None
 
@@ -148,9 +148,9 @@ def _burst(count: int, client: redis.Redis) -> tuple[float, float]:
 
 
 def _all_done(ids: list[int]) -> bool:
-    from uploads.models import UploadedFile
+    from processing.models import StageRun
 
-    return UploadedFile.objects.filter(pk__in=ids, hls_status="succeeded").count() == len(ids)
+    return StageRun.objects.filter(upload_id__in=ids, stage="hls", status="succeeded").count() == len(ids)
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -8,4 +8,10 @@ class ProcessingConfig(AppConfig):
     def ready(self) -> None:
         # Celery signal handlers: lifecycle records, the checks that run when a worker starts, and the
         # database connection check before each task.
+        from django.db.models.signals import post_save
+
         from . import lifecycle, worker_hooks  # noqa: F401
+        from .state import stage_runs_create
+
+        # Every upload gets its stage runs when it is made (uploads does not know the stages).
+        post_save.connect(stage_runs_create, sender="uploads.UploadedFile", dispatch_uid="processing.stage_runs")

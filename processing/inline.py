@@ -27,8 +27,8 @@ from django.db import connection
 from processing.state import stage_finish, stages_skip_after
 from uploads.models import StageStatus, UploadedFile
 
-from .pipeline import _stage_tasks
-from .stages import PHRASES
+from .pipeline import stage_tasks
+from .registry import spec
 
 HARD_LIMIT_EXIT = 3
 
@@ -45,7 +45,7 @@ class InlineRun:
         self.sent.append((upload_id, task_ids))
 
     def run(self) -> None:
-        tasks = _stage_tasks()
+        tasks = stage_tasks()
         for upload_id, task_ids in self.sent:
             for stage, task_id in task_ids.items():
                 task = tasks[stage]
@@ -88,10 +88,10 @@ def _hard_limit(upload_id: int, stage: str, hard: float) -> None:
     message = f"stopped: the hard time limit of {hard:g} s was reached"
     try:
         stage_finish(upload_id, stage, status=StageStatus.FAILED, error=message)
-        stages_skip_after(upload_id, stage, reason=f"not run: {PHRASES[stage]} failed")
+        stages_skip_after(upload_id, stage, reason=f"not run: {spec(stage).phrase} failed")
     finally:
         connection.close()
         sys.stdout.flush()
-        sys.stderr.write(f"{PHRASES[stage]} failed: {message}\n")
+        sys.stderr.write(f"{spec(stage).phrase} failed: {message}\n")
         sys.stderr.flush()
         os._exit(HARD_LIMIT_EXIT)

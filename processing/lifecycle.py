@@ -26,14 +26,17 @@ from celery import signals
 from django.db import connection, transaction
 from django.utils import timezone
 
-from uploads.models import Stage
-
 from .models import TaskAttempt, TaskEvent
-from .registry import STAGES
+from .registry import by_task
 
 logger = logging.getLogger(__name__)
 
-STAGE_OF_TASK = {spec.task_name: Stage(spec.key) for spec in STAGES}
+
+def stage_of_task(task_name: str) -> str:
+    stage = by_task(task_name)
+    return stage.key if stage else ""
+
+
 OUTCOME_EVENTS = {
     "succeeded": TaskEvent.SUCCEEDED,
     "skipped": TaskEvent.SKIPPED,
@@ -118,7 +121,7 @@ def record(
 ) -> None:  # fmt: skip
     upload_id = args[0] if args and isinstance(args[0], int) else None
     row = TaskAttempt(
-        upload_id=upload_id, task_id=task_id, task_name=task_name, stage=STAGE_OF_TASK.get(task_name, ""),
+        upload_id=upload_id, task_id=task_id, task_name=task_name, stage=stage_of_task(task_name),
         event=event, retries=retries, hostname=hostname or "", duration=duration, message=message[:2000],
         created_at=at or timezone.now(),
     )  # fmt: skip
@@ -142,7 +145,7 @@ def _write_what_is_queued(**_: Any) -> None:
 
 
 def _ours(name: str | None) -> bool:
-    return name in STAGE_OF_TASK
+    return name is not None and by_task(name) is not None
 
 
 @signals.before_task_publish.connect

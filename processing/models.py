@@ -1,9 +1,40 @@
-"""Operational records: every attempt of every stage task, and tasks that ran out of retries."""
+"""The pipeline's tables: each upload's stage runs (the state processing.state moves), every attempt
+of every stage task, and tasks that ran out of retries."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+
+from uploads.models import StageStatus
+
+
+class StageRun(models.Model):
+    """One stage of one upload: its state, the task that runs it and that task's claim. Every upload
+    has one row per registered stage (processing.state.stage_runs_create makes them with the upload),
+    and only processing.state moves them, with conditional UPDATEs."""
+
+    upload = models.ForeignKey("uploads.UploadedFile", on_delete=models.CASCADE, related_name="stage_runs")
+    stage = models.CharField(max_length=32, help_text="A key of processing.registry: transcription, analysis, hls")
+    status = models.CharField(max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True)
+    task_id = models.CharField(max_length=255, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    owner = models.CharField(max_length=255, blank=True, help_text="host:pid:thread of the claim")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    progress = models.FloatField("progress %", default=0)
+    # What the uploader reads (pages, status JSON), and what an operator needs about the last failure
+    # or skip: exception class, ffmpeg's line with paths, storage names (admin and logs, never the pages).
+    error = models.TextField(blank=True)
+    detail = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["upload", "stage"], name="stagerun_one_per_upload_and_stage")]
+        ordering = ["upload_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.stage} of upload #{self.upload_id}: {self.status}"
 
 
 class TaskEvent(models.TextChoices):

@@ -12,25 +12,24 @@ from celery import chain, uuid
 from django.db import transaction
 from django.utils import timezone
 
+from config.celery import app
 from processing.state import stage_cancel, stage_finish, stages_queue
-from uploads.models import MediaKind, Stage, StageStatus, UploadedFile
+from uploads.models import MediaKind, StageStatus, UploadedFile
 
-from .registry import STAGES, stages_for
+from .registry import STAGES, spec, stages_for
 
 logger = logging.getLogger(__name__)
 
 
-def _stage_tasks() -> dict[str, Any]:
-    """Each stage's task object, by stage key (processing.registry names them)."""
-    from config.celery import app
-
-    from . import tasks  # noqa: F401  (imported here: tasks -> recovery -> pipeline would loop)
-
-    return {spec.key: app.tasks[spec.task_name] for spec in STAGES}
+def stage_tasks() -> dict[str, Any]:
+    """Each stage's task object, by stage key, for running a stage in this process (process_file
+    --sync). Loads every app's tasks module first: outside a worker Celery imports them lazily."""
+    app.loader.import_default_modules()
+    return {stage.key: app.tasks[stage.task_name] for stage in STAGES}
 
 
 def pipeline_stages(upload: UploadedFile) -> list[str]:
-    return [spec.key for spec in stages_for(upload.media_kind)]
+    return [stage.key for stage in stages_for(upload.media_kind)]
 
 
 def first_unsucceeded_stage(upload: UploadedFile) -> str | None:
@@ -44,11 +43,18 @@ Sender = Callable[[int, dict[str, str]], None]
 def pipeline_enqueue(upload: UploadedFile, *, send: Sender | None = None) -> list[str]:
     """A new upload: every stage queued with a fresh task id; the chain is sent after commit (or
     handed to `send`, as `process_file --sync` does to run the stages in its own process)."""
-    if upload.media_kind == MediaKind.AUDIO:
-        stage_finish(
-            upload.pk, Stage.HLS, status=StageStatus.SKIPPED, error="audio upload: there is no video to stream"
-        )
-    return pipeline_resume(upload, from_stage=Stage.TRANSCRIPTION, send=send)
+    applies = pipeline_stages(upload)
+    for stage in STAGES:
+        if stage.key not in applies:
+            stage_finish(upload.pk, stage.key, status=StageStatus.SKIPPED, error=_NOT_FOR[upload.media_kind])
+    return pipeline_resume(upload, from_stage=applies[0], send=send)
+
+
+# Why a stage that does not apply to the upload's kind is skipped.
+_NOT_FOR: dict[str, str] = {
+    MediaKind.AUDIO: "audio upload: there is no video to stream",
+    MediaKind.VIDEO: "not for video uploads",
+}
 
 
 def pipeline_resume(
@@ -69,8 +75,14 @@ def pipeline_resume(
 
 
 def _send(upload_id: int, task_ids: dict[str, str]) -> None:
-    tasks = _stage_tasks()
-    signatures = [tasks[stage].si(upload_id).set(task_id=task_id) for stage, task_id in task_ids.items()]
+    # By name, with the queue in each message: neither this process nor a worker that passes the
+    # chain on needs the task imported or a route for it (a stage an app registers included).
+    signatures = [
+        app.signature(spec(stage).task_name, args=(upload_id,), immutable=True).set(
+            task_id=task_id, queue=spec(stage).queue
+        )
+        for stage, task_id in task_ids.items()
+    ]
     chain(*signatures).apply_async()
     logger.info("Pipeline queued uploaded_file_id: %s stages=%s", upload_id, ",".join(task_ids))
 
@@ -79,18 +91,14 @@ def _revoke_open_stages(upload: UploadedFile) -> list[str]:
     """Revoke every stage task that has not ended; the running one also gets `soft_stop` (SIGUSR1
     to its pool process: SoftTimeLimitExceeded in the task, so ffmpeg/Whisper stop and scratch files
     are removed; see processing.worker_control for why not `revoke(terminate=True)`)."""
-    from config.celery import app
-
     revoked = []
-    for stage in Stage.values:
-        task_id = getattr(upload, f"{stage}_task_id")
-        status = upload.stage_status(stage)
-        if not task_id or status not in (StageStatus.PENDING, StageStatus.QUEUED, StageStatus.RUNNING):
+    for run in upload.runs():
+        if not run.task_id or run.status not in (StageStatus.PENDING, StageStatus.QUEUED, StageStatus.RUNNING):
             continue
-        app.control.revoke(task_id)
-        if status == StageStatus.RUNNING:
-            app.control.broadcast("soft_stop", arguments={"task_id": task_id})
-        revoked.append(task_id)
+        app.control.revoke(run.task_id)
+        if run.status == StageStatus.RUNNING:
+            app.control.broadcast("soft_stop", arguments={"task_id": run.task_id})
+        revoked.append(run.task_id)
     return revoked
 
 
@@ -100,8 +108,9 @@ def pipeline_cancel(upload: UploadedFile) -> list[str]:
         cancel_requested_at=timezone.now()
     )
     upload.refresh_from_db()
-    for stage in Stage.values:
-        stage_cancel(upload.pk, stage)
+    upload.runs()  # read before they are cancelled: which tasks are still open, to revoke below
+    for stage in STAGES:
+        stage_cancel(upload.pk, stage.key)
     revoked = _revoke_open_stages(upload)
     logger.info("Pipeline cancelled uploaded_file_id: %s revoked=%s", upload.pk, ",".join(revoked) or "-")
     return revoked

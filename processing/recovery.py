@@ -11,16 +11,18 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from config.celery import app
 from processing.state import stage_finish, stages_skip_after
-from uploads.models import Stage, StageStatus, UploadedFile
+from uploads.models import StageStatus, UploadedFile
 
+from .models import StageRun
 from .pipeline import pipeline_resume, pipeline_stages
 from .registry import spec
 
@@ -39,8 +41,6 @@ class RecoveryReport:
 
 def _queued_task_ids() -> set[str]:
     """Task ids of every message waiting in, or delivered but unacked from, the broker's queues."""
-    from config.celery import app
-
     ids: set[str] = set()
     with app.connection_for_read() as conn:
         client = conn.default_channel.client  # type: ignore[attr-defined]  # kombu's Redis client
@@ -53,10 +53,13 @@ def _queued_task_ids() -> set[str]:
     return ids
 
 
-def _stale_running(stage: str) -> Q:
-    stale_before = timezone.now() - timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
-    beat = f"{stage}_heartbeat_at"
-    return Q(**{f"{stage}_status": StageStatus.RUNNING}) & (Q(**{f"{beat}__lt": stale_before}) | Q(**{beat: None}))
+def _candidates(stale_before: datetime, queued_before: datetime) -> QuerySet[UploadedFile]:
+    """Uploads with a running stage whose heartbeat is stale, or a stage queued since before
+    `queued_before` at the latest (recover_stuck narrows both to the first open stage)."""
+    stale = Q(status=StageStatus.RUNNING) & (Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at=None))
+    queued = Q(status=StageStatus.QUEUED, upload__created_at__lt=queued_before)
+    ids = StageRun.objects.filter(stale | queued).values("upload_id")
+    return UploadedFile.objects.filter(pk__in=ids, cancel_requested_at__isnull=True).prefetch_related("stage_runs")
 
 
 def _first_open_stage(upload: UploadedFile) -> str | None:
@@ -66,27 +69,34 @@ def _first_open_stage(upload: UploadedFile) -> str | None:
     return None
 
 
+def _due_since(upload: UploadedFile, stage: str) -> datetime | None:
+    """When a queued stage became due: its predecessor's finish, or the upload's creation."""
+    stages = pipeline_stages(upload)
+    position = stages.index(stage)
+    return upload.stage(stages[position - 1]).finished_at if position else upload.created_at
+
+
 def recover_stuck(*, dry_run: bool = False) -> RecoveryReport:
     report = RecoveryReport()
-    queued_before = timezone.now() - timedelta(seconds=settings.PIPELINE_QUEUED_STALE_SECONDS)
-    candidates = UploadedFile.objects.filter(cancel_requested_at__isnull=True).filter(
-        _stale_running(Stage.TRANSCRIPTION)
-        | _stale_running(Stage.ANALYSIS)
-        | _stale_running(Stage.HLS)
-        | Q(created_at__lt=queued_before, transcription_status=StageStatus.QUEUED)
-        | Q(transcription_finished_at__lt=queued_before, analysis_status=StageStatus.QUEUED)
-        | Q(analysis_finished_at__lt=queued_before, hls_status=StageStatus.QUEUED)
-    )
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
+    queued_before = now - timedelta(seconds=settings.PIPELINE_QUEUED_STALE_SECONDS)
     in_broker: set[str] | None = None
-    for upload in candidates:
+    for upload in _candidates(stale_before, queued_before):
         stage = _first_open_stage(upload)
         if stage is None:
             continue
-        if upload.stage_status(stage) == StageStatus.RUNNING:
+        run = upload.stage(stage)
+        if run.status == StageStatus.RUNNING:
+            if run.heartbeat_at is not None and run.heartbeat_at >= stale_before:
+                continue  # alive
             why = f"no heartbeat for over {settings.PIPELINE_STALE_SECONDS} s (worker lost)"
         else:
+            due = _due_since(upload, stage)
+            if run.status != StageStatus.QUEUED or due is None or due >= queued_before:
+                continue
             in_broker = _queued_task_ids() if in_broker is None else in_broker
-            if getattr(upload, f"{stage}_task_id") in in_broker:
+            if run.task_id in in_broker:
                 continue  # still waiting its turn in a queue: not lost
             why = "queued, but its message is in no queue (lost by the broker)"
         _recover(upload, stage, why, report, dry_run=dry_run)
@@ -96,7 +106,7 @@ def recover_stuck(*, dry_run: bool = False) -> RecoveryReport:
 
 
 def _recover(upload: UploadedFile, stage: str, why: str, report: RecoveryReport, *, dry_run: bool) -> None:
-    attempts = getattr(upload, f"{stage}_attempts")
+    attempts = upload.stage(stage).attempts
     if attempts >= settings.PIPELINE_MAX_ATTEMPTS:
         message = f"gave up after {attempts} attempts: {why}"
         report.failed.append((upload.pk, stage, message))

@@ -1,5 +1,6 @@
 """The three stage services. Each takes an upload, does the work, and saves its results;
-processing.stages decides what an exception means (retry, fail, skip)."""
+processing.stages decides what an exception means (retry, fail, skip). The engines get options
+objects built here from settings (hls_options, media_limits, analysis and transcription options)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from processing.state import ProgressRecorder
-from uploads.models import Stage, UploadedFile
-from uploads.services import media_limits
+from uploads.models import UploadedFile
 
 from .analysis.backends import analyze
+from .analysis.configuration import options_from_settings as analysis_options
 from .errors import NothingToDo
 from .media.encode import MASTER, POSTER, HlsOptions, encode_hls
 from .media.hls import parse_ladder
-from .media.storage import copy_to_local, delete_prefix, publish_dir
+from .media.probe import Limits
+from .storage import copy_to_local, delete_prefix, publish_dir
 from .transcription.engine import transcribe
 
 logger = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ NO_SPEECH = "no speech found"
 def transcription_run(upload: UploadedFile) -> dict[str, Any]:
     if not upload.has_audio:
         raise NothingToDo("the file has no audio track: nothing to transcribe")
-    progress = ProgressRecorder(upload.pk, Stage.TRANSCRIPTION, total_seconds=upload.duration or 0)
+    progress = ProgressRecorder(upload.pk, "transcription", total_seconds=upload.duration or 0)
     with upload.file.open("rb") as audio:
         result = transcribe(audio, on_progress=progress, audio_stream=upload.audio_stream)
     upload.transcript_segments = result.segments
@@ -61,7 +63,7 @@ def analysis_run(upload: UploadedFile) -> dict[str, Any]:
     written in the transcript's language."""
     if not upload.transcript_text.strip():
         raise NothingToDo(NO_SPEECH)
-    result = analyze(upload.transcript_segments, language=upload.language)
+    result = analyze(upload.transcript_segments, language=upload.language, options=analysis_options())
     upload.summary = " ".join(item["text"] for item in result.summary)
     upload.summary_items = list(result.summary)
     upload.issues = list(result.issues)
@@ -78,6 +80,17 @@ def analysis_run(upload: UploadedFile) -> dict[str, Any]:
         "issues": len(result.issues),
         "solutions": len(result.solutions),
     }
+
+
+def media_limits() -> Limits:
+    """The caps on what an upload may be (README: MEDIA_MAX_*), checked at upload and on the worker."""
+    return Limits(
+        max_pixels=settings.MEDIA_MAX_PIXELS,
+        max_fps=settings.MEDIA_MAX_FPS,
+        max_duration=settings.MEDIA_MAX_DURATION_SECONDS,
+        max_metadata_bytes=settings.MEDIA_MAX_METADATA_BYTES,
+        probe_max_alloc=settings.MEDIA_PROBE_MAX_ALLOC_BYTES,
+    )
 
 
 def hls_options() -> HlsOptions:
@@ -97,7 +110,7 @@ def hls_run(upload: UploadedFile) -> dict[str, Any]:
     then point the upload at it and delete the previous set: a re-run replaces the output whole."""
     storage = default_storage
     stored_name = str(upload.file.name)
-    progress = ProgressRecorder(upload.pk, Stage.HLS, total_seconds=upload.duration or 0)
+    progress = ProgressRecorder(upload.pk, "hls", total_seconds=upload.duration or 0)
     with tempfile.TemporaryDirectory(prefix=f"hls-{upload.pk}-") as work:
         source = os.path.join(work, "source" + os.path.splitext(stored_name)[1])
         copy_to_local(storage, stored_name, source)

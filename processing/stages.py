@@ -27,13 +27,10 @@ from .errors import PERMANENT_ERRORS, TRANSIENT_ERRORS, NothingToDo
 from .heartbeat import HEARTBEATS
 from .messages import operator_detail, scrub, uploader_message
 from .models import DeadLetter
-from .registry import STAGES
+from .registry import spec
 
 logger = logging.getLogger(__name__)
 
-# The phrases the runbook greps for.
-PHRASES = {s.key: s.phrase for s in STAGES}
-DONE = {s.key: s.done for s in STAGES}
 RETRY_BACKOFF_BASE = 10  # seconds; doubled per attempt, capped by CELERY_RETRY_BACKOFF_MAX
 
 
@@ -64,7 +61,7 @@ def _stop_chain(task: Task) -> None:
 def run_stage(
     task: Task, stage: str, upload_id: int, service: Callable[[UploadedFile], dict[str, Any]]
 ) -> dict[str, Any]:
-    phrase = PHRASES[stage]
+    phrase = spec(stage).phrase  # the runbook greps for it
     if not stage_claim(upload_id, stage):
         _stop_chain(task)
         upload = UploadedFile.objects.filter(pk=upload_id).first()
@@ -109,7 +106,7 @@ def run_stage(
         return {"uploaded_file_id": upload_id, "outcome": "superseded", **result}
     elapsed_ms = (time.monotonic() - started) * 1000
     details = " ".join(f"{key}={value}" for key, value in result.items())
-    logger.info("%s %s uploaded_file_id: %s %s (%d ms)", phrase, DONE[stage], upload_id, details, elapsed_ms)
+    logger.info("%s %s uploaded_file_id: %s %s (%d ms)", phrase, spec(stage).done, upload_id, details, elapsed_ms)
     return {"uploaded_file_id": upload_id, "outcome": "succeeded", **result}
 
 
@@ -131,7 +128,7 @@ def _stopped(task: Task, stage: str, upload_id: int, exc: BaseException) -> dict
     """A stage stopped by its soft time limit, or by cancel's SIGUSR1: cancelled, or failed naming the limit."""
     if _cancelled(upload_id):
         _stop_chain(task)
-        logger.info("%s cancelled uploaded_file_id: %s", PHRASES[stage], upload_id)
+        logger.info("%s cancelled uploaded_file_id: %s", spec(stage).phrase, upload_id)
         return {"uploaded_file_id": upload_id, "outcome": "cancelled"}
     _raise_if_deleted(upload_id)
     soft_limit = (task.request.timelimit or (None, None))[1] or task.soft_time_limit
@@ -159,9 +156,9 @@ def _fail(
     detail = operator_detail(exc)
     stage_detail(upload_id, stage, detail)  # first: whoever sees the stage failed finds its details
     stage_finish(upload_id, stage, status=StageStatus.FAILED, error=message)
-    stages_skip_after(upload_id, stage, reason=f"not run: {PHRASES[stage]} failed")
+    stages_skip_after(upload_id, stage, reason=f"not run: {spec(stage).phrase} failed")
     said = type(exc).__name__ if scrub(str(exc)) == message else detail.splitlines()[0]
-    logger.error("%s failed uploaded_file_id: %s: %s [%s]", PHRASES[stage], upload_id, message, said)
+    logger.error("%s failed uploaded_file_id: %s: %s [%s]", spec(stage).phrase, upload_id, message, said)
     if dead_letter:
         DeadLetter.objects.create(
             upload_id=upload_id,

@@ -1,7 +1,8 @@
-"""The one place that moves a stage's state. Every move is a conditional UPDATE, so a duplicate
-delivery of a task cannot claim a stage that is already running or finished.
+"""The one place that moves a stage's state: the StageRun rows (processing.models), one per upload
+and stage. Every move is a conditional UPDATE, so a duplicate delivery of a task cannot claim a
+stage that is already running or finished.
 
-A claim records its owner ("host:pid") and a heartbeat. Celery on Redis redelivers a task whose
+A claim records its owner ("host:pid:thread") and a heartbeat. Celery on Redis redelivers a task whose
 worker process died (acks_late + reject_on_worker_lost); that delivery may take the stage over only
 when the owner is provably gone: its process no longer exists on this host, or its heartbeat is
 older than PIPELINE_STALE_SECONDS (another host). A live owner keeps it.
@@ -17,11 +18,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
-from uploads.models import Stage, StageStatus, UploadedFile
+from uploads.models import StageStatus, UploadedFile
+
+from .models import StageRun
+from .registry import STAGES
 
 CLAIMABLE = (StageStatus.PENDING, StageStatus.QUEUED)
 OPEN = (StageStatus.PENDING, StageStatus.QUEUED, StageStatus.RUNNING)
@@ -32,22 +35,21 @@ def owner_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
+def stage_runs_create(sender: Any, instance: UploadedFile, created: bool = False, raw: bool = False, **_: Any) -> None:
+    """post_save of an upload: one pending run per registered stage, so every move below is an
+    UPDATE of a row that exists (connected in ProcessingConfig.ready)."""
+    if created and not raw:
+        StageRun.objects.bulk_create([StageRun(upload=instance, stage=s.key) for s in STAGES], ignore_conflicts=True)
+
+
+def _runs(upload_id: int, stage: str) -> Any:
+    return StageRun.objects.filter(upload_id=upload_id, stage=stage)
+
+
 def _move(
     upload_id: int, stage: str, *, allowed: tuple[str, ...], where: dict[str, Any] | None = None, **changes: Any
 ) -> bool:
-    updates = {f"{stage}_{key}": value for key, value in changes.items()}
-    conditions = {f"{stage}_status__in": allowed, **{f"{stage}_{k}": v for k, v in (where or {}).items()}}
-    return UploadedFile.objects.filter(pk=upload_id, **conditions).update(**updates) == 1
-
-
-def _queued(stage: str, task_id: str, *, reset_attempts: bool) -> dict[str, Any]:
-    changes: dict[str, Any] = {
-        "status": StageStatus.QUEUED, "task_id": task_id, "error": "", "started_at": None, "finished_at": None,
-        "progress": 0.0, "heartbeat_at": None, "claimed_by": "",
-    }  # fmt: skip
-    if reset_attempts:
-        changes["attempts"] = 0
-    return {f"{stage}_{key}": value for key, value in changes.items()}
+    return _runs(upload_id, stage).filter(status__in=allowed, **(where or {})).update(**changes) == 1
 
 
 def stage_queue(upload_id: int, stage: str, *, task_id: str, reset_attempts: bool = True) -> bool:
@@ -56,13 +58,24 @@ def stage_queue(upload_id: int, stage: str, *, task_id: str, reset_attempts: boo
 
 
 def stages_queue(upload_id: int, task_ids: dict[str, str], *, keep_attempts_of: str | None = None) -> bool:
-    """Several stages -> queued under new task ids, and the cancel flag cleared, in one UPDATE (a new
+    """Several stages -> queued under new task ids in one UPDATE, and the cancel flag cleared (a new
     upload, a reprocess, a recovery). `keep_attempts_of` keeps that stage's attempt count (the
-    watchdog's bound)."""
-    changes: dict[str, Any] = {"cancel_requested_at": None}
-    for stage, task_id in task_ids.items():
-        changes.update(_queued(stage, task_id, reset_attempts=stage != keep_attempts_of))
-    return UploadedFile.objects.filter(pk=upload_id).update(**changes) == 1
+    watchdog's bound). A stage registered after the upload was made gets its row here."""
+    UploadedFile.objects.filter(pk=upload_id, cancel_requested_at__isnull=False).update(cancel_requested_at=None)
+    runs = StageRun.objects.filter(upload_id=upload_id, stage__in=list(task_ids))
+    changes = {
+        "status": StageStatus.QUEUED,
+        "task_id": Case(*(When(stage=stage, then=Value(task_id)) for stage, task_id in task_ids.items())),
+        "attempts": Case(When(stage=keep_attempts_of or "", then=F("attempts")), default=Value(0)),
+        "error": "", "started_at": None, "finished_at": None, "progress": 0.0, "heartbeat_at": None, "owner": "",
+    }  # fmt: skip
+    updated = runs.update(**changes)
+    if updated < len(task_ids) and UploadedFile.objects.filter(pk=upload_id).exists():
+        StageRun.objects.bulk_create(
+            [StageRun(upload_id=upload_id, stage=stage) for stage in task_ids], ignore_conflicts=True
+        )
+        updated = runs.update(**changes)
+    return updated == len(task_ids)
 
 
 def stage_cancel(upload_id: int, stage: str) -> bool:
@@ -95,42 +108,29 @@ def _owner_gone(owner: str, heartbeat_at: Any) -> bool:
 def stage_claim(upload_id: int, stage: str) -> bool:
     """queued -> running, or take over a running claim whose owner is gone. False otherwise."""
     now, owner = timezone.now(), owner_token()
-    claimed = UploadedFile.objects.filter(
-        pk=upload_id, cancel_requested_at__isnull=True, **{f"{stage}_status__in": CLAIMABLE}
-    ).update(**_claim_changes(stage, now, owner))
-    if claimed:
+    # EXISTS, not a join: with a join Django writes "WHERE id IN (SELECT ...)", and PostgreSQL does not
+    # re-check such a subquery after waiting for a concurrent claim's row lock, so both would win.
+    not_cancelled = Exists(UploadedFile.objects.filter(pk=OuterRef("upload_id"), cancel_requested_at__isnull=True))
+    live = _runs(upload_id, stage).filter(not_cancelled)
+    if live.filter(status__in=CLAIMABLE).update(**_claim_changes(now, owner)):
         return True
-    row = (
-        UploadedFile.objects.filter(pk=upload_id, cancel_requested_at__isnull=True)
-        .values(f"{stage}_status", f"{stage}_claimed_by", f"{stage}_heartbeat_at")
-        .first()
-    )
-    if row is None or row[f"{stage}_status"] != StageStatus.RUNNING:
+    row = live.values("status", "owner", "heartbeat_at").first()
+    if row is None or row["status"] != StageStatus.RUNNING:
         return False
-    old_owner, old_beat = row[f"{stage}_claimed_by"], row[f"{stage}_heartbeat_at"]
-    if not _owner_gone(old_owner, old_beat):
+    if not _owner_gone(row["owner"], row["heartbeat_at"]):
         return False
     # Compare-and-swap on the old owner and heartbeat: of two redeliveries, one wins.
-    return _move(
-        upload_id, stage, allowed=(StageStatus.RUNNING,), where={"claimed_by": old_owner, "heartbeat_at": old_beat},
-        **{k.removeprefix(f"{stage}_"): v for k, v in _claim_changes(stage, now, owner).items()},
-    )  # fmt: skip
+    old = {"owner": row["owner"], "heartbeat_at": row["heartbeat_at"]}
+    return _move(upload_id, stage, allowed=(StageStatus.RUNNING,), where=old, **_claim_changes(now, owner))
 
 
-def _claim_changes(stage: str, now: Any, owner: str) -> dict[str, Any]:
-    return {
-        f"{stage}_status": StageStatus.RUNNING,
-        f"{stage}_started_at": now,
-        f"{stage}_heartbeat_at": now,
-        f"{stage}_claimed_by": owner,
-        f"{stage}_attempts": F(f"{stage}_attempts") + 1,
-    }
+def _claim_changes(now: Any, owner: str) -> dict[str, Any]:
+    return {"status": StageStatus.RUNNING, "started_at": now, "heartbeat_at": now, "owner": owner,
+            "attempts": F("attempts") + 1}  # fmt: skip
 
 
 def stage_heartbeat(upload_id: int, stage: str, *, owner: str) -> bool:
-    return _move(
-        upload_id, stage, allowed=(StageStatus.RUNNING,), where={"claimed_by": owner}, heartbeat_at=timezone.now()
-    )
+    return _move(upload_id, stage, allowed=(StageStatus.RUNNING,), where={"owner": owner}, heartbeat_at=timezone.now())
 
 
 def stage_retry(upload_id: int, stage: str, *, reason: str) -> bool:
@@ -147,18 +147,14 @@ def stage_finish(upload_id: int, stage: str, *, status: str, error: str = "") ->
 
 def stage_detail(upload_id: int, stage: str, detail: str) -> None:
     """Keep what an operator needs about a stage's failure (admin shows it; the pages never do)."""
-    with transaction.atomic():
-        row = UploadedFile.objects.select_for_update().filter(pk=upload_id).values_list("stage_details", flat=True)
-        details = dict(next(iter(row), None) or {})
-        details[stage] = detail[-4000:]
-        UploadedFile.objects.filter(pk=upload_id).update(stage_details=details)
+    _runs(upload_id, stage).update(detail=detail[-4000:])
 
 
 def stages_skip_after(upload_id: int, stage: str, *, reason: str) -> None:
     """The stages after `stage` will not run: say so instead of leaving them queued forever."""
-    later = Stage.values[Stage.values.index(stage) + 1 :]
-    for name in later:
-        stage_finish(upload_id, name, status=StageStatus.SKIPPED, error=reason)
+    keys = [s.key for s in STAGES]
+    for later in keys[keys.index(stage) + 1 :]:
+        stage_finish(upload_id, later, status=StageStatus.SKIPPED, error=reason)
 
 
 def stage_progress(upload_id: int, stage: str, *, percent: float) -> bool:

@@ -7,9 +7,10 @@ from typing import Any
 
 from django_celery_results.models import TaskResult
 
-from uploads.models import Stage, UploadedFile
+from uploads.models import UploadedFile
 
 from .models import DeadLetter, TaskAttempt
+from .registry import STAGES
 
 
 def _iso(value: Any) -> str | None:
@@ -23,27 +24,28 @@ def upload_summary(upload: UploadedFile) -> dict[str, Any]:
         "kind": upload.media_kind,
         "created_at": _iso(upload.created_at),
         "cancelled": upload.cancel_requested_at is not None,
-        "stages": {stage: upload.stage_status(stage) for stage in Stage.values},
+        "stages": {spec.key: upload.stage_status(spec.key) for spec in STAGES},
     }
 
 
 def upload_history(upload: UploadedFile) -> dict[str, Any]:
-    task_ids = [getattr(upload, f"{stage}_task_id") for stage in Stage.values]
-    results = {r.task_id: r for r in TaskResult.objects.filter(task_id__in=[t for t in task_ids if t])}
+    runs = [upload.stage(spec.key) for spec in STAGES]
+    task_ids = [run.task_id for run in runs if run.task_id]
+    results = {r.task_id: r for r in TaskResult.objects.filter(task_id__in=task_ids)}
     stages = {}
-    for stage in Stage.values:
-        task_id = getattr(upload, f"{stage}_task_id")
-        result = results.get(task_id)
-        stages[stage] = {
-            "status": upload.stage_status(stage),
-            "task_id": task_id,
-            "progress": getattr(upload, f"{stage}_progress"),
-            "attempts": getattr(upload, f"{stage}_attempts"),
-            "started_at": _iso(getattr(upload, f"{stage}_started_at")),
-            "finished_at": _iso(getattr(upload, f"{stage}_finished_at")),
-            "heartbeat_at": _iso(getattr(upload, f"{stage}_heartbeat_at")),
-            "claimed_by": getattr(upload, f"{stage}_claimed_by"),
-            "error": getattr(upload, f"{stage}_error"),
+    for run in runs:
+        result = results.get(run.task_id)
+        stages[run.stage] = {
+            "status": run.status,
+            "task_id": run.task_id,
+            "progress": run.progress,
+            "attempts": run.attempts,
+            "started_at": _iso(run.started_at),
+            "finished_at": _iso(run.finished_at),
+            "heartbeat_at": _iso(run.heartbeat_at),
+            "owner": run.owner,
+            "error": run.error,
+            "detail": run.detail,
             "celery_state": result.status if result else None,
             "worker": getattr(result, "worker", None),
         }

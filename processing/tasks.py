@@ -1,6 +1,6 @@
 """The pipeline's Celery tasks, under the names the runbook uses (processing.registry holds each
-stage's name, queue and service). Each is thin: it takes an upload id and hands the work to
-processing.stages.run_stage and the stage's service."""
+stage's name, queue and service; stage_task makes each stage's task from it). Each takes an upload
+id and hands the work to processing.stages.run_stage and the stage's service."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from .recovery import cleanup_scratch, recover_stuck
 from .registry import spec
 from .stages import StageFailed, queue_options, run_stage
 
@@ -16,35 +17,28 @@ from .stages import StageFailed, queue_options, run_stage
 EXPECTED = (StageFailed,)
 
 
-def _stage_task(key: str) -> dict[str, Any]:
+def stage_task(key: str) -> Task:
+    """The Celery task of a registered stage, named and limited as its spec says. Its body claims the
+    stage and runs the stage's service (processing.stages.run_stage). The chain names each message's
+    queue (processing.pipeline._send), so a stage an app registers needs no CELERY_TASK_ROUTES entry."""
     stage = spec(key)
-    return {"name": stage.task_name, "bind": True, "throws": EXPECTED, **queue_options(stage.queue)}
+
+    def run(self: Task, upload_id: int) -> dict[str, Any]:
+        return run_stage(self, key, upload_id, spec(key).load_service())
+
+    run.__name__ = run.__qualname__ = stage.task_name.rsplit(".", 1)[1]
+    task: Task = shared_task(name=stage.task_name, bind=True, throws=EXPECTED, **queue_options(stage.queue))(run)
+    return task
 
 
-def _run(task: Task, key: str, uploaded_file_id: int) -> dict[str, Any]:
-    return run_stage(task, key, uploaded_file_id, spec(key).load_service())
-
-
-@shared_task(**_stage_task("transcription"))
-def transcribe_and_save_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
-    return _run(self, "transcription", uploaded_file_id)
-
-
-@shared_task(**_stage_task("analysis"))
-def generate_ai_analysis_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
-    return _run(self, "analysis", uploaded_file_id)
-
-
-@shared_task(**_stage_task("hls"))
-def generate_hls_async(self: Task, uploaded_file_id: int) -> dict[str, Any]:
-    return _run(self, "hls", uploaded_file_id)
+transcribe_and_save_async = stage_task("transcription")
+generate_ai_analysis_async = stage_task("analysis")
+generate_hls_async = stage_task("hls")
 
 
 @shared_task(bind=True, **queue_options("default"))
 def recover_stuck_async(self: Task) -> dict[str, Any]:
     """The watchdog (Beat, every minute; every worker at start)."""
-    from .recovery import recover_stuck
-
     report = recover_stuck()
     return {"requeued": len(report.requeued), "failed": len(report.failed)}
 
@@ -52,6 +46,4 @@ def recover_stuck_async(self: Task) -> dict[str, Any]:
 @shared_task(bind=True, **queue_options("default"))
 def cleanup_scratch_async(self: Task) -> dict[str, Any]:
     """Remove HLS scratch folders that killed workers left behind (Beat, hourly)."""
-    from .recovery import cleanup_scratch
-
     return {"removed": len(cleanup_scratch())}

@@ -10,14 +10,15 @@ from typing import Any
 from celery import signals
 from django.db import close_old_connections
 
+from .tasks import recover_stuck_async
+from .transcription.common import TranscriptionConfigError
+from .transcription.configuration import check_configuration
+
 logger = logging.getLogger(__name__)
 
 
 @signals.worker_init.connect
 def _check_configuration(**_: Any) -> None:
-    from .transcription.configuration import check_configuration
-    from .transcription.engine import TranscriptionConfigError
-
     try:
         check_configuration()
     except TranscriptionConfigError as exc:
@@ -28,8 +29,6 @@ def _check_configuration(**_: Any) -> None:
 
 @signals.worker_ready.connect
 def _recover_on_start(sender: Any = None, **_: Any) -> None:
-    from .tasks import recover_stuck_async
-
     try:
         recover_stuck_async.apply_async()
     except Exception:

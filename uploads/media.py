@@ -30,8 +30,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
-from processing.media.playlists import rewrite_uris
-
+from . import pipeline
 from .models import UploadedFile
 
 # HLS players and browsers check these; Python's mimetypes does not know all of them.
@@ -130,7 +129,7 @@ def _signed_playlist(name: str) -> str:
         target = posixpath.normpath(posixpath.join(folder, uri))
         return media_url(target) if target.endswith(".m3u8") else default_storage.url(target)
 
-    return rewrite_uris(text, resolve)
+    return pipeline.rewrite_playlist(text, resolve)
 
 
 def _ranged(request: HttpRequest, name: str, content_type: str) -> HttpResponseBase:

@@ -1,23 +1,24 @@
-"""An uploaded media file and the state of each pipeline stage run over it."""
+"""An uploaded media file: the file, its probed media facts and the pipeline's results. The state of
+each stage run over it lives in processing.models.StageRun (upload.stage("hls"))."""
+
+from __future__ import annotations
 
 import uuid
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:  # processing depends on uploads, never the other way at run time
+    from django.db.models.fields.related_descriptors import RelatedManager
+
+    from processing.models import StageRun
 
 
 class MediaKind(models.TextChoices):
     AUDIO = "audio", "Audio"
     VIDEO = "video", "Video"
-
-
-class Stage(models.TextChoices):
-    """The pipeline's stages, in chain order."""
-
-    TRANSCRIPTION = "transcription", "Transcription"
-    ANALYSIS = "analysis", "AI analysis"
-    HLS = "hls", "HLS"
 
 
 class StageStatus(models.TextChoices):
@@ -33,7 +34,7 @@ class StageStatus(models.TextChoices):
 TERMINAL_STATUSES = frozenset({StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.SKIPPED, StageStatus.CANCELLED})
 
 
-def upload_to(instance: "UploadedFile", filename: str) -> str:
+def upload_to(instance: UploadedFile, filename: str) -> str:
     # The stored name is generated; the user's name is kept in original_name for display only,
     # so unicode, spaces and "../" in names never reach the filesystem or object store.
     suffix = PurePath(filename).suffix.lower()
@@ -61,47 +62,6 @@ class UploadedFile(models.Model):
     # Set once by cancel; every stage checks it before it claims itself.
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
-    # Per-stage state; processing.state is the one place that moves it.
-    transcription_status = models.CharField(
-        "Transcription status", max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True
-    )
-    transcription_task_id = models.CharField("Transcription task id", max_length=255, blank=True, db_index=True)
-    transcription_started_at = models.DateTimeField("Transcription started", null=True, blank=True)
-    transcription_finished_at = models.DateTimeField("Transcription finished", null=True, blank=True)
-    transcription_error = models.TextField("Transcription error", blank=True)
-    transcription_progress = models.FloatField("Transcription progress %", default=0)
-    transcription_heartbeat_at = models.DateTimeField("Transcription heartbeat", null=True, blank=True)
-    transcription_attempts = models.PositiveSmallIntegerField("Transcription attempts", default=0)
-    transcription_claimed_by = models.CharField(
-        "Transcription claimed by", max_length=255, blank=True, help_text="host:pid"
-    )
-    analysis_status = models.CharField(
-        "Analysis status", max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True
-    )
-    analysis_task_id = models.CharField("Analysis task id", max_length=255, blank=True, db_index=True)
-    analysis_started_at = models.DateTimeField("Analysis started", null=True, blank=True)
-    analysis_finished_at = models.DateTimeField("Analysis finished", null=True, blank=True)
-    analysis_error = models.TextField("Analysis error", blank=True)
-    analysis_progress = models.FloatField("Analysis progress %", default=0)
-    analysis_heartbeat_at = models.DateTimeField("Analysis heartbeat", null=True, blank=True)
-    analysis_attempts = models.PositiveSmallIntegerField("Analysis attempts", default=0)
-    analysis_claimed_by = models.CharField("Analysis claimed by", max_length=255, blank=True, help_text="host:pid")
-    hls_status = models.CharField(
-        "HLS status", max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True
-    )
-    hls_task_id = models.CharField("HLS task id", max_length=255, blank=True, db_index=True)
-    hls_started_at = models.DateTimeField("HLS started", null=True, blank=True)
-    hls_finished_at = models.DateTimeField("HLS finished", null=True, blank=True)
-    hls_error = models.TextField("HLS error", blank=True)
-    hls_progress = models.FloatField("HLS progress %", default=0)
-    hls_heartbeat_at = models.DateTimeField("HLS heartbeat", null=True, blank=True)
-    hls_attempts = models.PositiveSmallIntegerField("HLS attempts", default=0)
-    hls_claimed_by = models.CharField("HLS claimed by", max_length=255, blank=True, help_text="host:pid")
-
-    # What an operator needs about the last failure or skip of each stage ({stage: text}): exception
-    # class, ffmpeg's line with paths, storage names. Shown in admin and logged, never on the pages.
-    stage_details = models.JSONField(default=dict, blank=True)
-
     # Transcription results
     transcript_text = models.TextField(blank=True)
     transcript_segments = models.JSONField(default=list, blank=True, help_text="[{start, end, text}]")
@@ -126,15 +86,32 @@ class UploadedFile(models.Model):
     hls_fallback_reason = models.TextField(blank=True)
     hls_poster = models.CharField("poster image", max_length=255, blank=True)
 
+    if TYPE_CHECKING:
+        stage_runs: RelatedManager[StageRun]
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.original_name}"
 
-    def stage_status(self, stage: str) -> str:
-        return str(getattr(self, f"{stage}_status"))
+    def runs(self) -> list[StageRun]:
+        """This upload's stage runs (processing.models.StageRun), fetched once per instance or taken
+        from prefetch_related("stage_runs"); refresh_from_db() fetches them again."""
+        if "stage_runs" not in getattr(self, "_prefetched_objects_cache", {}):
+            models.prefetch_related_objects([self], "stage_runs")
+        return list(self.stage_runs.all())
+
+    def stage(self, key: str) -> StageRun:
+        """The run of one stage. A stage without a row (one registered after the upload was made)
+        reads as pending."""
+        return next((run for run in self.runs() if run.stage == key), None) or self.stage_runs.model(
+            upload=self, stage=key
+        )
+
+    def stage_status(self, key: str) -> str:
+        return str(self.stage(key).status)
 
     @property
     def is_finished(self) -> bool:
-        return all(self.stage_status(stage) in TERMINAL_STATUSES for stage in Stage.values)
+        return all(run.status in TERMINAL_STATUSES for run in self.runs())

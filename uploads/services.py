@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,20 +15,11 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from processing.media.probe import InvalidMedia, LimitExceeded, Limits, MediaInfo, probe_file
-
+from . import pipeline
 from .models import UploadedFile
 
-
-def media_limits() -> Limits:
-    """The caps on what an upload may be (README: MEDIA_MAX_*), checked at upload and on the worker."""
-    return Limits(
-        max_pixels=settings.MEDIA_MAX_PIXELS,
-        max_fps=settings.MEDIA_MAX_FPS,
-        max_duration=settings.MEDIA_MAX_DURATION_SECONDS,
-        max_metadata_bytes=settings.MEDIA_MAX_METADATA_BYTES,
-        probe_max_alloc=settings.MEDIA_PROBE_MAX_ALLOC_BYTES,
-    )
+if TYPE_CHECKING:
+    from processing.media.probe import MediaInfo
 
 
 def _megabytes(size: int) -> str:
@@ -62,10 +53,10 @@ def upload_validate(*, file: File[Any]) -> MediaInfo:
         )
     with _local_path(file) as path:
         try:
-            return probe_file(path, media_limits())
-        except LimitExceeded as exc:
-            raise ValidationError(f"The file is refused: {exc}.", code="over_limit") from exc
-        except InvalidMedia as exc:
+            return pipeline.probe(path)
+        except pipeline.MediaRefused as exc:
+            if exc.over_limit:
+                raise ValidationError(f"The file is refused: {exc}.", code="over_limit") from exc
             raise ValidationError(f"Not an audio or video file: {exc}.", code="not_media") from exc
 
 
@@ -77,9 +68,7 @@ def upload_create(
     uploader: Any = None,
     send: Callable[[int, dict[str, str]], None] | None = None,
 ) -> UploadedFile:
-    """Validate, save, and start the pipeline after commit (`send`: see pipeline_enqueue)."""
-    from processing.pipeline import pipeline_enqueue
-
+    """Validate, save, and start the pipeline after commit (`send`: see processing.pipeline_enqueue)."""
     info = upload_validate(file=file)
     name = os.path.basename(original_name or file.name or "upload")[:255]
     upload = UploadedFile(
@@ -98,7 +87,7 @@ def upload_create(
     # Stored under a generated name with the suffix of the probed container, never the user's.
     upload.file.save(f"upload{info.suffix}", file, save=False)
     upload.save()
-    pipeline_enqueue(upload, send=send)
+    pipeline.enqueue(upload, send=send)
     upload.refresh_from_db()
     return upload
 
@@ -106,15 +95,12 @@ def upload_create(
 def upload_delete(*, upload: UploadedFile) -> None:
     """Revoke whatever of its pipeline has not ended, delete the row, then (after commit) its files.
     A task that still arrives finds no row, logs one warning and ends cleanly."""
-    from processing.media.storage import delete_prefix
-    from processing.pipeline import pipeline_forget
-
-    pipeline_forget(upload)
-    source, hls_root = str(upload.file.name), f"hls/{upload.pk}"
+    pipeline.forget(upload)
+    source, upload_id = str(upload.file.name), upload.pk
     upload.delete()
 
     def remove_files() -> None:
         default_storage.delete(source)
-        delete_prefix(default_storage, hls_root)
+        pipeline.delete_outputs(default_storage, upload_id)
 
     transaction.on_commit(remove_files)

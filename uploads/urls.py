@@ -12,9 +12,9 @@ from . import media, views
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.upload_list, name="upload_list"),
     path("upload/", views.upload_new, name="upload_new"),
-    path("uploads/<int:pk>/", views.upload_detail, name="upload_detail"),
-    path("uploads/<int:pk>/status.json", views.upload_status, name="upload_status"),
-    path("uploads/<int:pk>/delete/", views.upload_delete_view, name="upload_delete"),
+    path("uploads/<int:upload_id>/", views.upload_detail, name="upload_detail"),
+    path("uploads/<int:upload_id>/status.json", views.upload_status, name="upload_status"),
+    path("uploads/<int:upload_id>/delete/", views.upload_delete_view, name="upload_delete"),
     path("healthz/", views.healthz, name="healthz"),
     # LOGIN_REDIRECT_URL is unset (its default /accounts/profile/ does not exist): land on the list.
     path(

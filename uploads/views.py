@@ -22,9 +22,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from . import pipeline
 from .forms import UploadForm
 from .media import media_url, visible_uploads
-from .models import TERMINAL_STATUSES, Stage, StageStatus, UploadedFile
+from .models import TERMINAL_STATUSES, StageStatus, UploadedFile
 from .services import upload_create, upload_delete
 
 logger = logging.getLogger(__name__)
@@ -76,16 +77,11 @@ def _visible_uploads(request: HttpRequest) -> QuerySet[UploadedFile]:
 
 
 def _stages(upload: UploadedFile) -> list[StageView]:
-    return [
-        StageView(
-            name=stage.value,
-            label=stage.label,
-            status=upload.stage_status(stage),
-            progress=float(getattr(upload, f"{stage}_progress") or 0),
-            error=getattr(upload, f"{stage}_error"),
-        )
-        for stage in Stage
-    ]
+    views = []
+    for key, label in pipeline.stage_labels():
+        run = upload.stage(key)
+        views.append(StageView(name=key, label=label, status=run.status, progress=run.progress, error=run.error))
+    return views
 
 
 def _timed(items: list[dict[str, Any]]) -> list[TimedText]:
@@ -93,7 +89,7 @@ def _timed(items: list[dict[str, Any]]) -> list[TimedText]:
 
 
 def _hls_master_url(upload: UploadedFile) -> str | None:
-    if upload.hls_status != StageStatus.SUCCEEDED or not upload.hls_master:
+    if upload.stage_status("hls") != StageStatus.SUCCEEDED or not upload.hls_master:
         return None
     return media_url(upload.hls_master)
 
@@ -128,7 +124,8 @@ def _declared_length(request: HttpRequest) -> int:
 @login_required
 @require_GET
 def upload_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(_visible_uploads(request), UPLOADS_PER_PAGE).get_page(request.GET.get("page"))
+    uploads = _visible_uploads(request).prefetch_related("stage_runs")
+    page = Paginator(uploads, UPLOADS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(upload, _stages(upload)) for upload in page]
     return render(request, "uploads/list.html", {"page": page, "rows": rows})
 
@@ -193,11 +190,13 @@ def _render_upload_page(request: HttpRequest, form: UploadForm, *, error: str = 
 
 @login_required
 @require_GET
-def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    upload = get_object_or_404(_visible_uploads(request), pk=pk)
+def upload_detail(request: HttpRequest, upload_id: int) -> HttpResponse:
+    upload = get_object_or_404(_visible_uploads(request), pk=upload_id)
+    stages = _stages(upload)
     context = {
         "upload": upload,
-        "stages": _stages(upload),
+        "stages": stages,
+        "state": {stage.name: stage.status for stage in stages},
         "status": _status_payload(upload),
         "segments": _timed(upload.transcript_segments or []),
         "summary_items": _timed(upload.summary_items or []),
@@ -210,22 +209,22 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
-def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
-    upload = get_object_or_404(_visible_uploads(request), pk=pk)
+def upload_status(request: HttpRequest, upload_id: int) -> JsonResponse:
+    upload = get_object_or_404(_visible_uploads(request), pk=upload_id)
     return JsonResponse(_status_payload(upload))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def upload_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def upload_delete_view(request: HttpRequest, upload_id: int) -> HttpResponse:
     """A confirmation page (GET), then what admin's delete does (POST): tasks revoked, ffmpeg and
     Whisper stopped, the row and every file removed."""
-    upload = get_object_or_404(_visible_uploads(request), pk=pk)
+    upload = get_object_or_404(_visible_uploads(request), pk=upload_id)
     if request.method != "POST":
         return render(request, "uploads/delete.html", {"upload": upload, "stages": _stages(upload)})
     name = upload.original_name
     upload_delete(upload=upload)
-    logger.info("Upload %s deleted by user %s", pk, request.user.pk)
+    logger.info("Upload %s deleted by user %s", upload_id, request.user.pk)
     messages.success(request, f"Deleted {name}: its processing was stopped and its files removed.")
     return redirect("upload_list")
 

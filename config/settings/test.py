@@ -27,3 +27,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # The worker started by the tests must use the database pytest-django created for them.
 if env("TEST_WORKER_DB_NAME", default=""):
     DATABASES["default"]["NAME"] = env("TEST_WORKER_DB_NAME")
+
+# Apps only some test processes load (tests/throwaway_stage: a stage registered from outside processing).
+INSTALLED_APPS = [*INSTALLED_APPS, *env.list("TEST_EXTRA_APPS", default=[])]  # noqa: F405

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import time
 
-from django.conf import settings
-
+from processing.analysis.configuration import options_from_settings
 from processing.analysis.extractive import (
     Segment,
     definition_issue,
@@ -20,35 +19,38 @@ from processing.analysis.extractive import (
 from processing.analysis.results import (
     AnalysisConfigError,
     AnalysisError,
+    AnalysisOptions,
     AnalysisOutputError,
     AnalysisResult,
     AnalysisTransientError,
 )
 
 __all__ = [
-    "BACKENDS", "AnalysisConfigError", "AnalysisError", "AnalysisOutputError", "AnalysisResult",
+    "BACKENDS", "AnalysisConfigError", "AnalysisError", "AnalysisOptions", "AnalysisOutputError", "AnalysisResult",
     "AnalysisTransientError", "analyze", "transcript_language",
 ]  # fmt: skip
 BACKENDS = ("extractive", "openai")
 
 
-def analyze(segments: list[Segment], *, language: str = "") -> AnalysisResult:
-    """Summarise `segments` and list the issues and solutions raised, with the configured backend.
+def analyze(segments: list[Segment], *, language: str = "", options: AnalysisOptions | None = None) -> AnalysisResult:
+    """Summarise `segments` and list the issues and solutions raised, with the configured backend
+    (`options`, read from settings when not given).
 
     `language` is the transcript's language code (e.g. "ja", "en-US"); empty or "auto" detects it.
     """
-    backend = str(settings.ANALYSIS_BACKEND).strip().lower()
+    options = options or options_from_settings()
+    backend = options.backend.strip().lower()
     analysis_language = transcript_language(segments, language)
     if backend == "extractive":
-        return _analyze_extractive(segments, analysis_language)
+        return _analyze_extractive(segments, analysis_language, options)
     if backend == "openai":
         # Imported here so extractive-only workers never pay for importing the OpenAI SDK (no loop:
         # llm imports the result types from .results, not from this module).
         from processing.analysis import llm
 
-        return llm.analyze(segments, language=analysis_language)
+        return llm.analyze(segments, language=analysis_language, options=options)
     raise AnalysisConfigError(
-        f"unknown analysis backend {settings.ANALYSIS_BACKEND!r}: set ANALYSIS_BACKEND to one of {', '.join(BACKENDS)}"
+        f"unknown analysis backend {options.backend!r}: set ANALYSIS_BACKEND to one of {', '.join(BACKENDS)}"
     )
 
 
@@ -60,9 +62,9 @@ def transcript_language(segments: list[Segment], language: str) -> str:
     return code
 
 
-def _analyze_extractive(segments: list[Segment], language: str) -> AnalysisResult:
+def _analyze_extractive(segments: list[Segment], language: str, options: AnalysisOptions) -> AnalysisResult:
     started = time.monotonic()
-    summary = summarize_text(segments, language=language, max_sentences=settings.ANALYSIS_SUMMARY_SENTENCES)
+    summary = summarize_text(segments, language=language, max_sentences=options.summary_sentences)
     issues = definition_issue(segments, language=language)
     solutions = definition_solution(segments, language=language)
     meta = {"language": language, "latency_ms": round((time.monotonic() - started) * 1000, 1)}

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import openai
-from django.conf import settings
 from openai import OpenAI
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
@@ -28,6 +27,7 @@ from processing.analysis import llm_schema as schema
 from processing.analysis.extractive import Item, Segment
 from processing.analysis.results import (
     AnalysisConfigError,
+    AnalysisOptions,
     AnalysisOutputError,
     AnalysisResult,
     AnalysisTransientError,
@@ -63,9 +63,9 @@ class _Config:
     summary_items: int
 
 
-def analyze(segments: list[Segment], *, language: str) -> AnalysisResult:
-    """Analyse with the configured LLM; `language` is the transcript's language code (e.g. "ja")."""
-    config = _read_config()
+def analyze(segments: list[Segment], *, language: str, options: AnalysisOptions) -> AnalysisResult:
+    """Analyse with the LLM `options` name; `language` is the transcript's language code (e.g. "ja")."""
+    config = _read_config(options)
     started = time.monotonic()
     chunks = schema.chunk_segments(segments, config.context_chars)
     time_limit = max((s["end"] for s in segments), default=0.0) + 1.0
@@ -200,15 +200,15 @@ class _Run:
         return choice.message.content if choice.message else None
 
 
-def _read_config() -> _Config:
-    base_url = str(settings.OPENAI_BASE_URL or "").strip()
+def _read_config(options: AnalysisOptions) -> _Config:
+    base_url = options.base_url.strip()
     host = urlsplit(base_url).hostname
     if urlsplit(base_url).scheme not in ("http", "https") or not host:
         raise AnalysisConfigError(f"OPENAI_BASE_URL {base_url!r} is not an http(s) URL: set OPENAI_BASE_URL")
-    model = str(settings.ANALYSIS_LLM_MODEL or "").strip()
+    model = options.model.strip()
     if not model:
         raise AnalysisConfigError("no LLM model configured: set ANALYSIS_LLM_MODEL")
-    api_key = str(settings.OPENAI_API_KEY or "").strip()
+    api_key = options.api_key.strip()
     if not api_key:
         if host == "openai.com" or host.endswith(".openai.com"):
             raise AnalysisConfigError(f"OPENAI_API_KEY is empty but OPENAI_BASE_URL is {base_url}: set OPENAI_API_KEY")
@@ -218,16 +218,15 @@ def _read_config() -> _Config:
         base_url=base_url,
         api_key=api_key,
         model=model,
-        timeout=_number("ANALYSIS_LLM_TIMEOUT", float, minimum=0.001),
-        max_retries=_number("ANALYSIS_LLM_MAX_RETRIES", int, minimum=0),
-        max_concurrency=_number("ANALYSIS_LLM_MAX_CONCURRENCY", int, minimum=1),
-        context_chars=_number("ANALYSIS_LLM_CONTEXT_CHARS", int, minimum=1),
-        summary_items=_number("ANALYSIS_SUMMARY_SENTENCES", int, minimum=1),
+        timeout=_at_least("ANALYSIS_LLM_TIMEOUT", options.timeout, 0.001),
+        max_retries=_at_least("ANALYSIS_LLM_MAX_RETRIES", options.max_retries, 0),
+        max_concurrency=_at_least("ANALYSIS_LLM_MAX_CONCURRENCY", options.max_concurrency, 1),
+        context_chars=_at_least("ANALYSIS_LLM_CONTEXT_CHARS", options.context_chars, 1),
+        summary_items=_at_least("ANALYSIS_SUMMARY_SENTENCES", options.summary_sentences, 1),
     )
 
 
-def _number(name: str, kind: type[_N], *, minimum: _N) -> _N:
-    value = kind(getattr(settings, name))
+def _at_least(name: str, value: _N, minimum: _N) -> _N:
     if value < minimum:
         raise AnalysisConfigError(f"{name} is {value}, below the minimum of {minimum}: set {name}")
     return value
@@ -236,7 +235,7 @@ def _number(name: str, kind: type[_N], *, minimum: _N) -> _N:
 def _request_slot(size: int) -> threading.BoundedSemaphore:
     global _semaphore, _semaphore_size
     with _semaphore_lock:
-        # Lazy, so the size comes from settings after Django is configured and each forked worker builds its own.
+        # Lazy, so each forked worker builds its own, sized by the options of its first analysis.
         # Replaced only when the setting changes (tests do; running workers don't); holders keep their old one.
         if _semaphore is None or _semaphore_size != size:
             _semaphore, _semaphore_size = threading.BoundedSemaphore(size), size

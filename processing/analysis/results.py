@@ -1,5 +1,5 @@
-"""What an analysis backend returns or raises; shared by the backends (extractive, llm) without
-either importing the other."""
+"""What an analysis backend is given, returns or raises; shared by the backends (extractive, llm)
+without either importing the other."""
 
 from __future__ import annotations
 
@@ -7,6 +7,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from processing.analysis.extractive import Item
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """The analysis settings (README), read once by .configuration.options_from_settings()."""
+
+    backend: str = "extractive"  # ANALYSIS_BACKEND: extractive | openai
+    summary_sentences: int = 3  # ANALYSIS_SUMMARY_SENTENCES
+    base_url: str = ""  # OPENAI_BASE_URL
+    api_key: str = ""  # OPENAI_API_KEY
+    model: str = ""  # ANALYSIS_LLM_MODEL
+    timeout: float = 60.0  # ANALYSIS_LLM_TIMEOUT
+    max_retries: int = 4  # ANALYSIS_LLM_MAX_RETRIES
+    max_concurrency: int = 2  # ANALYSIS_LLM_MAX_CONCURRENCY
+    context_chars: int = 24000  # ANALYSIS_LLM_CONTEXT_CHARS
 
 
 @dataclass(frozen=True)

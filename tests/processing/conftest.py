@@ -65,6 +65,9 @@ def bystander(celery_worker_process: object, speech_audio: Path) -> Iterator[Upl
         upload = upload_create(file=File(fh, name="bystander.m4a"), original_name="bystander.m4a")
     yield upload
     done = wait_until_finished(upload.pk)
-    assert (done.transcription_status, done.analysis_status) == (StageStatus.SUCCEEDED, StageStatus.SUCCEEDED)
+    assert (done.stage("transcription").status, done.stage("analysis").status) == (
+        StageStatus.SUCCEEDED,
+        StageStatus.SUCCEEDED,
+    )
     assert "warehouse" in done.transcript_text.lower()
     assert default_storage.exists(str(done.file.name))

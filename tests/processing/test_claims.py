@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from processing.state import stage_claim, stage_queue
+from tests.stage_state import set_stage
 from uploads.models import MediaKind, StageStatus, UploadedFile
 
 pytestmark = pytest.mark.django_db
@@ -26,20 +27,22 @@ def upload() -> UploadedFile:
 
 
 def _set_owner(upload: UploadedFile, owner: str, beat_age: float) -> None:
-    UploadedFile.objects.filter(pk=upload.pk).update(
-        transcription_status=StageStatus.RUNNING,
-        transcription_claimed_by=owner,
-        transcription_heartbeat_at=timezone.now() - timedelta(seconds=beat_age),
-        transcription_attempts=1,
+    set_stage(
+        upload,
+        "transcription",
+        status=StageStatus.RUNNING,
+        owner=owner,
+        heartbeat_at=timezone.now() - timedelta(seconds=beat_age),
+        attempts=1,
     )
 
 
 def test_first_claim_records_owner_heartbeat_and_attempt(upload: UploadedFile) -> None:
     assert stage_claim(upload.pk, "transcription")
     upload.refresh_from_db()
-    assert upload.transcription_claimed_by == f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-    assert upload.transcription_heartbeat_at is not None
-    assert upload.transcription_attempts == 1
+    assert upload.stage("transcription").owner == f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    assert upload.stage("transcription").heartbeat_at is not None
+    assert upload.stage("transcription").attempts == 1
 
 
 def test_a_live_owner_keeps_its_stage(upload: UploadedFile) -> None:
@@ -58,7 +61,7 @@ def test_a_dead_owner_on_this_host_is_taken_over_at_once(upload: UploadedFile) -
     _set_owner(upload, f"{socket.gethostname()}:{gone.pid}", beat_age=1)
     assert stage_claim(upload.pk, "transcription")
     upload.refresh_from_db()
-    assert upload.transcription_attempts == 2
+    assert upload.stage("transcription").attempts == 2
 
 
 def test_an_owner_on_another_host_is_taken_over_only_when_its_heartbeat_is_stale(upload: UploadedFile) -> None:

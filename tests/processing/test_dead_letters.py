@@ -17,6 +17,7 @@ from processing.models import DeadLetter, TaskAttempt
 from processing.stages import StageFailed
 from processing.state import stage_queue
 from tests.processing.test_analysis_llm import LLM_SETTINGS, FakeLLM, Reply, fake_llm  # noqa: F401
+from tests.stage_state import make_upload
 from uploads.models import MediaKind, StageStatus, UploadedFile
 
 pytestmark = pytest.mark.django_db
@@ -29,10 +30,10 @@ SEGMENTS: list[dict[str, Any]] = [
 
 @pytest.fixture
 def transcribed() -> UploadedFile:
-    upload = UploadedFile.objects.create(
+    upload = make_upload(
         original_name="m.m4a", size=1, media_kind=MediaKind.AUDIO, file="uploads/m.m4a", language="en",
         transcript_segments=SEGMENTS, transcript_text=" ".join(s["text"] for s in SEGMENTS),
-        transcription_status=StageStatus.SUCCEEDED, hls_status=StageStatus.SKIPPED,
+        stages={"transcription": {"status": StageStatus.SUCCEEDED}, "hls": {"status": StageStatus.SKIPPED}},
     )  # fmt: skip
     stage_queue(upload.pk, "analysis", task_id="analysis-task-1")
     return upload
@@ -52,10 +53,10 @@ def _answer() -> str:
 
 def test_the_llm_backend_result_and_its_metadata_are_stored(llm: FakeLLM, transcribed: UploadedFile) -> None:
     llm.script(Reply(content=_answer(), usage=(120, 30)))
-    result = tasks.generate_ai_analysis_async.apply(args=[transcribed.pk], task_id="analysis-task-1")
+    result = tasks.generate_ai_analysis_async.apply(args=(transcribed.pk,), task_id="analysis-task-1")
     assert result.successful(), result.result
     upload = UploadedFile.objects.get(pk=transcribed.pk)
-    assert upload.analysis_status == StageStatus.SUCCEEDED
+    assert upload.stage("analysis").status == StageStatus.SUCCEEDED
     assert (upload.analysis_backend, upload.analysis_model) == ("openai", "test-model")
     assert upload.analysis_meta["usage"]["total_tokens"] == 150
     assert upload.analysis_meta["prompt_version"]
@@ -69,17 +70,17 @@ def test_exhausted_retries_fail_the_stage_and_write_a_dead_letter(
     llm.default = Reply(503, body={"error": {"message": "overloaded"}})
 
     # Eager apply runs the retries inline (their countdown is not waited for).
-    result = tasks.generate_ai_analysis_async.apply(args=[transcribed.pk], task_id="analysis-task-1")
+    result = tasks.generate_ai_analysis_async.apply(args=(transcribed.pk,), task_id="analysis-task-1")
 
     assert isinstance(result.result, StageFailed)
     upload = UploadedFile.objects.get(pk=transcribed.pk)
-    assert upload.analysis_status == StageStatus.FAILED
+    assert upload.stage("analysis").status == StageStatus.FAILED
     # The uploader reads what happened; the exception class is for operators (admin, dead letter).
     assert (
-        upload.analysis_error
+        upload.stage("analysis").error
         == "gave up after 3 retries: the LLM endpoint still failed after 1 attempt(s): HTTP 503: overloaded"
     )
-    assert upload.stage_details["analysis"].startswith("AnalysisTransientError: the LLM endpoint")
+    assert upload.stage("analysis").detail.startswith("AnalysisTransientError: the LLM endpoint")
     assert len(llm.requests) == 4  # the first try and the analysis queue's max_retries=3
     letter = DeadLetter.objects.get()
     assert (letter.upload_id, letter.stage, letter.task_id) == (upload.pk, "analysis", "analysis-task-1")
@@ -97,6 +98,6 @@ def test_exhausted_retries_fail_the_stage_and_write_a_dead_letter(
     )
     assert response.status_code == 302
     upload.refresh_from_db()
-    assert upload.analysis_status == StageStatus.QUEUED
-    assert upload.analysis_task_id != "analysis-task-1"
+    assert upload.stage("analysis").status == StageStatus.QUEUED
+    assert upload.stage("analysis").task_id != "analysis-task-1"
     assert DeadLetter.objects.get().rerun_at is not None

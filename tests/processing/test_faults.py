@@ -21,9 +21,10 @@ from django.db import transaction
 from config.celery import app
 from processing import tasks
 from processing.media.samples import SAMPLE_SPEECH, speech_video
-from processing.models import TaskAttempt
+from processing.models import StageRun, TaskAttempt
 from tests.conftest import WorkerHandle, wait_until_finished
 from tests.stack import wait_for
+from tests.stage_state import set_stage
 from uploads.models import StageStatus, UploadedFile
 from uploads.services import upload_create
 
@@ -71,7 +72,7 @@ def test_a_sigkill_of_the_pool_child_mid_transcription_still_ends_succeeded_once
     active = wait_for(
         lambda: [
             t for tasks_ in (app.control.inspect(destination=[celery_worker_process.nodename]).active() or {}).values()
-            for t in tasks_ if t["id"] == upload.transcription_task_id
+            for t in tasks_ if t["id"] == upload.stage("transcription").task_id
         ],
         10, "the task in `inspect active`",
     )  # fmt: skip
@@ -79,8 +80,8 @@ def test_a_sigkill_of_the_pool_child_mid_transcription_still_ends_succeeded_once
 
     done = wait_until_finished(upload.pk, timeout=240)
 
-    assert (done.transcription_status, done.analysis_status, done.hls_status) == (StageStatus.SUCCEEDED,) * 3
-    assert done.transcription_attempts == 2  # the redelivery took the dead owner's stage over
+    assert tuple(done.stage(s).status for s in ("transcription", "analysis", "hls")) == (StageStatus.SUCCEEDED,) * 3
+    assert done.stage("transcription").attempts == 2  # the redelivery took the dead owner's stage over
     # One transcript, not two appended: times only go forward and the speech appears once.
     starts = [s["start"] for s in done.transcript_segments]
     assert starts == sorted(starts)
@@ -94,27 +95,26 @@ def test_c_the_same_stage_delivered_twice_at_once_gives_one_output(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         upload = _upload(silent_video)
-    UploadedFile.objects.filter(pk=upload.pk).update(
-        transcription_status=StageStatus.SKIPPED, analysis_status=StageStatus.SKIPPED
-    )
+    set_stage(upload, "transcription", status=StageStatus.SKIPPED)
+    set_stage(upload, "analysis", status=StageStatus.SKIPPED)
     for _ in range(2):  # two deliveries of one message, as Redis does after a visibility timeout
-        tasks.generate_hls_async.apply_async(args=[upload.pk], task_id=upload.hls_task_id)
+        tasks.generate_hls_async.apply_async(args=(upload.pk,), task_id=upload.stage("hls").task_id)
 
     wait_for(lambda: _status(upload.pk, "hls") == StageStatus.SUCCEEDED, 180, "HLS to finish")
     wait_for(
         lambda: (
             {"ignored", "succeeded"}
-            <= set(TaskAttempt.objects.filter(task_id=upload.hls_task_id).values_list("event", flat=True))
+            <= set(TaskAttempt.objects.filter(task_id=upload.stage("hls").task_id).values_list("event", flat=True))
         ),
         30,
         "the twin's and the winner's records",
     )
 
-    events = list(TaskAttempt.objects.filter(task_id=upload.hls_task_id).values_list("event", flat=True))
+    events = list(TaskAttempt.objects.filter(task_id=upload.stage("hls").task_id).values_list("event", flat=True))
     assert events.count("succeeded") == 1
     assert events.count("ignored") == 1
     assert len(_hls_sets(upload.pk)) == 1
-    assert UploadedFile.objects.get(pk=upload.pk).hls_attempts == 1
+    assert UploadedFile.objects.get(pk=upload.pk).stage("hls").attempts == 1
 
 
 # (e) ------------------------------------------------------------------------------------------
@@ -125,15 +125,16 @@ def test_e_the_soft_time_limit_in_hls_fails_the_stage_and_removes_scratch(
         upload = _upload(silent_video)
     scratch = f"{tempfile.gettempdir()}/hls-{upload.pk}-*"
     earlier_runs = set(glob.glob(scratch))  # ids repeat across test sessions; SIGKILL tests leave scratch
-    UploadedFile.objects.filter(pk=upload.pk).update(
-        transcription_status=StageStatus.SKIPPED, analysis_status=StageStatus.SKIPPED
+    set_stage(upload, "transcription", status=StageStatus.SKIPPED)
+    set_stage(upload, "analysis", status=StageStatus.SKIPPED)
+    tasks.generate_hls_async.apply_async(
+        args=(upload.pk,), task_id=upload.stage("hls").task_id, soft_time_limit=3, time_limit=60
     )
-    tasks.generate_hls_async.apply_async(args=[upload.pk], task_id=upload.hls_task_id, soft_time_limit=3, time_limit=60)
 
     wait_for(lambda: _status(upload.pk, "hls") == StageStatus.FAILED, 60, "the soft time limit")
 
     done = UploadedFile.objects.get(pk=upload.pk)
-    assert "soft time limit of 3 s" in done.hls_error
+    assert "soft time limit of 3 s" in done.stage("hls").error
     assert done.hls_master == ""
     wait_for(lambda: not set(glob.glob(scratch)) - earlier_runs, 10, "scratch removal")
 
@@ -174,15 +175,8 @@ def test_g_two_hundred_uploads_at_once_all_reach_a_terminal_state(
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         open_ = (
-            UploadedFile.objects.filter(pk__in=ids)
-            .exclude(
-                transcription_status__in=["succeeded", "failed", "skipped", "cancelled"],
-            )
-            .count()
-            + UploadedFile.objects.filter(pk__in=ids)
-            .exclude(
-                analysis_status__in=["succeeded", "failed", "skipped", "cancelled"],
-            )
+            StageRun.objects.filter(upload_id__in=ids, stage__in=["transcription", "analysis"])
+            .exclude(status__in=["succeeded", "failed", "skipped", "cancelled"])
             .count()
         )
         if open_ == 0:
@@ -191,4 +185,4 @@ def test_g_two_hundred_uploads_at_once_all_reach_a_terminal_state(
     rows = UploadedFile.objects.filter(pk__in=ids)
     assert rows.count() == 200
     assert all(u.is_finished for u in rows), [u.pk for u in rows if not u.is_finished][:10]
-    assert not rows.filter(transcription_status=StageStatus.FAILED).exists()
+    assert not rows.filter(stage_runs__stage="transcription", stage_runs__status=StageStatus.FAILED).exists()

@@ -37,7 +37,11 @@ def test_b_a_redis_restart_mid_pipeline_still_completes(stack: Stack, speech_vid
     try:
         client = stack.manage_background("process_file", str(speech_video), "--timeout", "300")
         upload_id = _uploaded_id(client)
-        wait_for(lambda: UploadedFile.objects.get(pk=upload_id).transcription_status != StageStatus.QUEUED, 60, "start")
+        wait_for(
+            lambda: UploadedFile.objects.get(pk=upload_id).stage("transcription").status != StageStatus.QUEUED,
+            60,
+            "start",
+        )
 
         stack.stop_redis()
         time.sleep(3)  # the worker and the client lose the broker for a while
@@ -49,7 +53,9 @@ def test_b_a_redis_restart_mid_pipeline_still_completes(stack: Stack, speech_vid
             stack.manage("recover_stuck")
             time.sleep(3)
         upload = UploadedFile.objects.get(pk=upload_id)
-        assert (upload.transcription_status, upload.analysis_status, upload.hls_status) == (StageStatus.SUCCEEDED,) * 3
+        assert (
+            tuple(upload.stage(s).status for s in ("transcription", "analysis", "hls")) == (StageStatus.SUCCEEDED,) * 3
+        )
         assert client.wait(timeout=60) == 0
     finally:
         stop_worker(worker)
@@ -68,7 +74,11 @@ def test_d_cancel_during_hls_survives_a_worker_restart(stack: Stack, tmp_path: P
     try:
         client = stack.manage_background("process_file", str(source), "--timeout", "300")
         upload_id = _uploaded_id(client)
-        wait_for(lambda: UploadedFile.objects.get(pk=upload_id).hls_status == StageStatus.RUNNING, 60, "HLS to start")
+        wait_for(
+            lambda: UploadedFile.objects.get(pk=upload_id).stage("hls").status == StageStatus.RUNNING,
+            60,
+            "HLS to start",
+        )
         encoders = wait_for(lambda: _ffmpeg_under(worker.process.pid), 30, "ffmpeg to start")
 
         assert f"cancelled #{upload_id}" in stack.manage("cancel", str(upload_id))
@@ -79,7 +89,7 @@ def test_d_cancel_during_hls_survives_a_worker_restart(stack: Stack, tmp_path: P
         worker = stack.worker("cancel-worker", "--statedb", statedb)
         time.sleep(5)  # the restarted worker runs its start-up watchdog; nothing may revive the upload
         upload = UploadedFile.objects.get(pk=upload_id)
-        assert upload.hls_status == StageStatus.CANCELLED
+        assert upload.stage("hls").status == StageStatus.CANCELLED
         assert upload.cancel_requested_at is not None
         assert upload.hls_master == ""
         assert not _ffmpeg_under(worker.process.pid)
@@ -102,32 +112,36 @@ def test_after_a_cancel_the_same_pool_process_dying_mid_task_is_still_redelivere
     try:
         client = stack.manage_background("process_file", str(silent), "--timeout", "300")
         first = _uploaded_id(client)
-        wait_for(lambda: UploadedFile.objects.get(pk=first).hls_status == StageStatus.RUNNING, 60, "HLS to start")
+        wait_for(
+            lambda: UploadedFile.objects.get(pk=first).stage("hls").status == StageStatus.RUNNING, 60, "HLS to start"
+        )
         encoders = wait_for(lambda: _ffmpeg_under(worker.process.pid), 30, "ffmpeg to start")
-        pool_pid = _owner_pid(UploadedFile.objects.get(pk=first).hls_claimed_by)
+        pool_pid = _owner_pid(UploadedFile.objects.get(pk=first).stage("hls").owner)
 
         stack.manage("cancel", str(first))
         wait_for(lambda: not _alive(encoders), 20, "ffmpeg to stop")
-        assert UploadedFile.objects.get(pk=first).hls_status == StageStatus.CANCELLED
+        assert UploadedFile.objects.get(pk=first).stage("hls").status == StageStatus.CANCELLED
         client.kill()
 
         client = stack.manage_background("process_file", str(speech), "--timeout", "300")
         second = _uploaded_id(client)
         wait_for(
-            lambda: UploadedFile.objects.get(pk=second).transcription_status == StageStatus.RUNNING, 60, "transcription"
+            lambda: UploadedFile.objects.get(pk=second).stage("transcription").status == StageStatus.RUNNING,
+            60,
+            "transcription",
         )
-        assert _owner_pid(UploadedFile.objects.get(pk=second).transcription_claimed_by) == pool_pid  # it lived on
+        assert _owner_pid(UploadedFile.objects.get(pk=second).stage("transcription").owner) == pool_pid  # it lived on
         os.kill(pool_pid, signal.SIGKILL)
 
         # Delivered again (no watchdog runs here: that is redelivery of the lost message).
         wait_for(lambda: UploadedFile.objects.get(pk=second).is_finished, 180, "the second upload to finish")
         done = UploadedFile.objects.get(pk=second)
-        assert (done.transcription_status, done.analysis_status, done.hls_status) == (StageStatus.SUCCEEDED,) * 3
-        assert done.transcription_attempts == 2
+        assert tuple(done.stage(s).status for s in ("transcription", "analysis", "hls")) == (StageStatus.SUCCEEDED,) * 3
+        assert done.stage("transcription").attempts == 2
         client.kill()
     finally:
         stop_worker(worker)
 
 
-def _owner_pid(claimed_by: str) -> int:
-    return int(claimed_by.split(":")[1])  # host:pid:thread
+def _owner_pid(owner: str) -> int:
+    return int(owner.split(":")[1])  # host:pid:thread

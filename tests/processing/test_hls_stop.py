@@ -82,11 +82,13 @@ def test_revoking_a_running_hls_task_leaves_no_ffmpeg(
     scratch = f"{tempfile.gettempdir()}/hls-{upload.pk}-*"
     earlier_runs = set(glob.glob(scratch))  # ids repeat across test sessions; SIGKILL leaves scratch
     worker_pid = celery_worker_process.process.pid
-    _wait_for(lambda: UploadedFile.objects.get(pk=upload.pk).hls_status == StageStatus.RUNNING, 60, "HLS to start")
+    _wait_for(
+        lambda: UploadedFile.objects.get(pk=upload.pk).stage("hls").status == StageStatus.RUNNING, 60, "HLS to start"
+    )
     _wait_for(lambda: _ffmpeg_under(worker_pid), 30, "the HLS ffmpeg to start")
     encoders = _ffmpeg_under(worker_pid)
 
-    app.control.revoke(upload.hls_task_id, terminate=True, signal=signal_name)
+    app.control.revoke(upload.stage("hls").task_id, terminate=True, signal=signal_name)
 
     # The very processes that ran are gone: not merely re-parented away from the worker.
     _wait_for(lambda: not _alive(encoders), 15, f"ffmpeg to exit after {signal_name}")
@@ -94,7 +96,9 @@ def test_revoking_a_running_hls_task_leaves_no_ffmpeg(
     if signal_name == "SIGUSR1":
         # SIGUSR1 raises SoftTimeLimitExceeded in the task: the stage fails with why, scratch files go.
         _wait_for(
-            lambda: UploadedFile.objects.get(pk=upload.pk).hls_status == StageStatus.FAILED, 15, "the stage to fail"
+            lambda: UploadedFile.objects.get(pk=upload.pk).stage("hls").status == StageStatus.FAILED,
+            15,
+            "the stage to fail",
         )
-        assert "soft time limit" in UploadedFile.objects.get(pk=upload.pk).hls_error
+        assert "soft time limit" in UploadedFile.objects.get(pk=upload.pk).stage("hls").error
         assert set(glob.glob(scratch)) - earlier_runs == set()

@@ -182,18 +182,21 @@ def test_a_playlist_that_got_past_the_door_reads_nothing_on_the_worker(
     # then ffmpeg itself refused them: nothing fetched, nothing published, a message without paths.
     assert requests == []
     for upload in finished:
-        assert upload.transcription_status == StageStatus.FAILED
-        assert upload.hls_status == StageStatus.FAILED
-        assert upload.hls_error == "the file is an HLS playlist, which is not an accepted audio or video container"
-        assert "/" not in upload.transcription_error
-        assert "uploads" not in upload.transcription_error
+        assert upload.stage("transcription").status == StageStatus.FAILED
+        assert upload.stage("hls").status == StageStatus.FAILED
+        assert (
+            upload.stage("hls").error
+            == "the file is an HLS playlist, which is not an accepted audio or video container"
+        )
+        assert "/" not in upload.stage("transcription").error
+        assert "uploads" not in upload.stage("transcription").error
         assert upload.hls_master == ""
         assert not [name for name in media_files() if name.startswith(f"hls/{upload.pk}/")]
-        assert "InvalidMedia" in upload.stage_details["hls"]  # the operator's view keeps the class
+        assert "InvalidMedia" in upload.stage("hls").detail  # the operator's view keeps the class
     # and the worker logged the expected failures in one line each, with no traceback.
     log = celery_worker_process.log()  # type: ignore[attr-defined]
     for upload in finished:
-        assert f"generate_hls_async[{upload.hls_task_id}] raised expected: StageFailed" in log
+        assert f"generate_hls_async[{upload.stage('hls').task_id}] raised expected: StageFailed" in log
     assert "raised unexpected" not in log
 
 
@@ -217,4 +220,4 @@ def test_an_html_mp3_polyglot_is_stored_and_served_as_audio_never_as_a_page(
     assert response["Content-Disposition"].startswith("attachment")
     assert response["X-Content-Type-Options"] == "nosniff"
     for stage in ("transcription", "analysis", "hls"):
-        assert "uploads/" not in getattr(upload, f"{stage}_error")
+        assert "uploads/" not in upload.stage(stage).error

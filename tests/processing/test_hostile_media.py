@@ -21,11 +21,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def _assert_no_speech(upload: UploadedFile, run: Run) -> None:
     assert run.returncode == 0, run.output
-    assert upload.transcription_status == StageStatus.SUCCEEDED
-    assert upload.transcription_error == "no speech found"
+    assert upload.stage("transcription").status == StageStatus.SUCCEEDED
+    assert upload.stage("transcription").error == "no speech found"
     assert (upload.transcript_text, upload.transcript_segments) == ("", [])
-    assert upload.analysis_status == StageStatus.SKIPPED
-    assert upload.analysis_error == "no speech found"
+    assert upload.stage("analysis").status == StageStatus.SKIPPED
+    assert upload.stage("analysis").error == "no speech found"
     assert "Transcription  succeeded: no speech found" in run.output
 
 
@@ -63,7 +63,7 @@ def test_the_default_audio_track_is_transcribed_and_streamed(
     assert run.returncode == 0, run.output
     assert (upload.audio_tracks, upload.audio_stream) == (2, 1)
     assert "warehouse" in upload.transcript_text.lower()  # the speech track was transcribed
-    assert upload.hls_status == StageStatus.SUCCEEDED
+    assert upload.stage("hls").status == StageStatus.SUCCEEDED
     master = default_storage.path(upload.hls_master)
     master_text = Path(master).read_text()
     assert master_text.count("#EXT-X-MEDIA:TYPE=AUDIO") == 1
@@ -80,7 +80,7 @@ def test_twenty_audio_tracks_stream_one(request: pytest.FixtureRequest, made: Pa
     upload = UploadedFile.objects.exclude(pk=bystander.pk).get()
     assert run.returncode == 0, run.output
     assert (upload.audio_tracks, upload.audio_stream) == (20, 0)
-    assert upload.hls_status == StageStatus.SUCCEEDED
+    assert upload.stage("hls").status == StageStatus.SUCCEEDED
     assert Path(default_storage.path(upload.hls_master)).read_text().count("TYPE=AUDIO") == 1
 
 
@@ -100,7 +100,7 @@ def test_source_tags_never_reach_the_published_stream(
 
     report(request.node.name, run, "HLS succeeded; no source tag in any published file")
     upload = UploadedFile.objects.exclude(pk=bystander.pk).get()
-    assert upload.hls_status == StageStatus.SUCCEEDED, run.output
+    assert upload.stage("hls").status == StageStatus.SUCCEEDED, run.output
     published = [p for p in Path(default_storage.path(upload.hls_master)).parent.rglob("*") if p.is_file()]
     assert any(p.name.startswith("init") for p in published)  # the fMP4 headers, where tags would go
     for file in published:
@@ -115,9 +115,9 @@ def test_a_sync_run_stops_at_the_soft_time_limit(
     report(request.node.name, run, "transcription failed at the soft limit, exit 1")
     upload = UploadedFile.objects.exclude(pk=bystander.pk).get()
     assert run.returncode == 1, run.output
-    assert upload.transcription_status == StageStatus.FAILED
-    assert upload.transcription_error.startswith("stopped: the soft time limit of 0.5 s was reached")
-    assert upload.analysis_status == StageStatus.SKIPPED
+    assert upload.stage("transcription").status == StageStatus.FAILED
+    assert upload.stage("transcription").error.startswith("stopped: the soft time limit of 0.5 s was reached")
+    assert upload.stage("analysis").status == StageStatus.SKIPPED
     assert run.last_line == "CommandError: stage failed: Transcription"
     assert "Traceback" not in run.output
 
@@ -129,11 +129,11 @@ def test_a_sync_run_ends_at_the_hard_time_limit(
     report(request.node.name, run, "transcription failed at the hard limit, exit 3")
     upload = UploadedFile.objects.exclude(pk=bystander.pk).get()
     assert run.returncode == 3, run.output
-    assert (upload.transcription_status, upload.transcription_error) == (
+    assert (upload.stage("transcription").status, upload.stage("transcription").error) == (
         StageStatus.FAILED,
         "stopped: the hard time limit of 1 s was reached",
     )
-    assert upload.analysis_status == StageStatus.SKIPPED
+    assert upload.stage("analysis").status == StageStatus.SKIPPED
     assert "Transcription failed: stopped: the hard time limit of 1 s was reached" in run.output
     assert "Traceback" not in run.output
 

@@ -35,7 +35,7 @@ def test_the_pipeline_runs_on_object_storage(
         stop_worker(worker)
     upload = UploadedFile.objects.get(pk=int(re.search(r"Uploaded #(\d+)", out).group(1)))  # type: ignore[union-attr]
 
-    assert (upload.transcription_status, upload.analysis_status, upload.hls_status) == (StageStatus.SUCCEEDED,) * 3
+    assert tuple(upload.stage(s).status for s in ("transcription", "analysis", "hls")) == (StageStatus.SUCCEEDED,) * 3
     client = boto3.client("s3", endpoint_url=s3_endpoint, **CREDENTIALS)
     keys = {
         o["Key"]

@@ -21,6 +21,7 @@ from processing.models import TaskAttempt
 from processing.pipeline import pipeline_cancel
 from processing.recovery import cleanup_scratch, recover_stuck
 from processing.state import stage_claim
+from tests.stage_state import set_stage
 from uploads.models import StageStatus, UploadedFile
 from uploads.services import upload_create, upload_delete
 
@@ -43,9 +44,11 @@ def _run(*args: str) -> str:
 def test_cancel_marks_open_stages_and_blocks_every_later_claim(video: UploadedFile) -> None:
     revoked = pipeline_cancel(video)
     video.refresh_from_db()
-    assert sorted(revoked) == sorted([video.transcription_task_id, video.analysis_task_id, video.hls_task_id])
+    assert sorted(revoked) == sorted(
+        [video.stage("transcription").task_id, video.stage("analysis").task_id, video.stage("hls").task_id]
+    )
     assert video.cancel_requested_at is not None
-    assert {video.transcription_status, video.analysis_status, video.hls_status} == {StageStatus.CANCELLED}
+    assert {video.stage(stage).status for stage in ("transcription", "analysis", "hls")} == {StageStatus.CANCELLED}
     assert not stage_claim(video.pk, "transcription")
     assert pipeline_cancel(video) == []  # idempotent: nothing open is left to revoke
 
@@ -56,8 +59,8 @@ def test_reprocess_clears_cancel_and_queues_from_the_chosen_stage(video: Uploade
     video.refresh_from_db()
     assert f"queued #{video.pk} from analysis" in out
     assert video.cancel_requested_at is None
-    assert video.transcription_status == StageStatus.CANCELLED
-    assert (video.analysis_status, video.hls_status) == (StageStatus.QUEUED, StageStatus.QUEUED)
+    assert video.stage("transcription").status == StageStatus.CANCELLED
+    assert (video.stage("analysis").status, video.stage("hls").status) == (StageStatus.QUEUED, StageStatus.QUEUED)
 
 
 def test_delete_removes_the_row_and_its_files_after_commit(
@@ -73,13 +76,13 @@ def test_delete_removes_the_row_and_its_files_after_commit(
 
 
 def _stale(upload: UploadedFile, stage: str, *, attempts: int) -> None:
-    UploadedFile.objects.filter(pk=upload.pk).update(
-        **{
-            f"{stage}_status": StageStatus.RUNNING,
-            f"{stage}_heartbeat_at": timezone.now() - timedelta(hours=1),
-            f"{stage}_claimed_by": "lost-host:1:1",
-            f"{stage}_attempts": attempts,
-        }
+    set_stage(
+        upload,
+        stage,
+        status=StageStatus.RUNNING,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+        owner="lost-host:1:1",
+        attempts=attempts,
     )
 
 
@@ -87,34 +90,33 @@ def test_watchdog_requeues_a_stage_whose_worker_is_gone(
     video: UploadedFile, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     _stale(video, "transcription", attempts=1)
-    old_task = video.transcription_task_id
+    old_task = video.stage("transcription").task_id
 
     dry = recover_stuck(dry_run=True)
     video.refresh_from_db()
     assert dry.requeued == [(video.pk, "transcription", "no heartbeat for over 120 s (worker lost)")]
-    assert video.transcription_status == StageStatus.RUNNING  # a dry run changes nothing
+    assert video.stage("transcription").status == StageStatus.RUNNING  # a dry run changes nothing
 
     with django_capture_on_commit_callbacks(execute=False) as sent:
         report = recover_stuck()
     video.refresh_from_db()
     assert [r[:2] for r in report.requeued] == [(video.pk, "transcription")]
-    assert video.transcription_status == StageStatus.QUEUED
-    assert video.transcription_task_id != old_task
-    assert video.transcription_attempts == 1  # bounded: the count survives the re-queue
+    assert video.stage("transcription").status == StageStatus.QUEUED
+    assert video.stage("transcription").task_id != old_task
+    assert video.stage("transcription").attempts == 1  # bounded: the count survives the re-queue
     assert len(sent) == 1
 
 
 @override_settings(PIPELINE_MAX_ATTEMPTS=2)
 def test_watchdog_fails_a_stage_after_its_attempts_are_used_up(video: UploadedFile) -> None:
     _stale(video, "hls", attempts=2)
-    UploadedFile.objects.filter(pk=video.pk).update(
-        transcription_status=StageStatus.SUCCEEDED, analysis_status=StageStatus.SUCCEEDED
-    )
+    set_stage(video, "transcription", status=StageStatus.SUCCEEDED)
+    set_stage(video, "analysis", status=StageStatus.SUCCEEDED)
     report = recover_stuck()
     video.refresh_from_db()
     assert report.failed
-    assert video.hls_status == StageStatus.FAILED
-    assert "gave up after 2 attempts" in video.hls_error
+    assert video.stage("hls").status == StageStatus.FAILED
+    assert "gave up after 2 attempts" in video.stage("hls").error
 
 
 @override_settings(PIPELINE_QUEUED_STALE_SECONDS=0)
@@ -154,7 +156,7 @@ def test_periodic_tasks_are_registered_once_and_admin_edits_survive() -> None:
 
 def test_pipeline_status_lists_and_explains(video: UploadedFile) -> None:
     TaskAttempt.objects.create(
-        upload=video, task_id=video.transcription_task_id,
+        upload=video, task_id=video.stage("transcription").task_id,
         task_name="processing.tasks.transcribe_and_save_async", stage="transcription", event="started",
         hostname="w@h",
     )  # fmt: skip
@@ -162,7 +164,7 @@ def test_pipeline_status_lists_and_explains(video: UploadedFile) -> None:
     assert f"#{video.pk}" in listing
     assert "transcription=queued" in listing
     detail = json.loads(_run("pipeline_status", str(video.pk), "--json"))
-    assert detail["stages"]["transcription"]["task_id"] == video.transcription_task_id
+    assert detail["stages"]["transcription"]["task_id"] == video.stage("transcription").task_id
     assert detail["events"][0]["event"] == "started"
     assert "no uploads with a failed stage" in _run("pipeline_status", "--failed")
     text = _run("pipeline_status", str(video.pk))

@@ -37,9 +37,9 @@ def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_
     # Given a video with spoken words, when it is uploaded, the chain runs on the real worker.
     upload = wait_until_finished(_upload(speech_video).pk)
 
-    assert upload.transcription_status == StageStatus.SUCCEEDED, upload.transcription_error
-    assert upload.analysis_status == StageStatus.SUCCEEDED, upload.analysis_error
-    assert upload.hls_status == StageStatus.SUCCEEDED, upload.hls_error
+    assert upload.stage("transcription").status == StageStatus.SUCCEEDED, upload.stage("transcription").error
+    assert upload.stage("analysis").status == StageStatus.SUCCEEDED, upload.stage("analysis").error
+    assert upload.stage("hls").status == StageStatus.SUCCEEDED, upload.stage("hls").error
 
     # The transcript holds at least 80% of the spoken words (ASR is not perfect).
     spoken, heard = _words(SAMPLE_SPEECH), set(_words(upload.transcript_text))
@@ -75,11 +75,11 @@ def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_
         assert upload.hls_fallback_reason.startswith("NVENC unavailable")
 
     # django-celery-results holds a SUCCESS row for each of the three pre-assigned task ids.
-    task_ids = [upload.transcription_task_id, upload.analysis_task_id, upload.hls_task_id]
+    task_ids = [upload.stage("transcription").task_id, upload.stage("analysis").task_id, upload.stage("hls").task_id]
     results = {r.task_id: r for r in TaskResult.objects.filter(task_id__in=task_ids)}
     assert set(results) == set(task_ids)
     assert {r.status for r in results.values()} == {"SUCCESS"}
-    assert results[upload.hls_task_id].task_name == "processing.tasks.generate_hls_async"
+    assert results[upload.stage("hls").task_id].task_name == "processing.tasks.generate_hls_async"
 
     # Every attempt of every stage has lifecycle records from the worker, joined by task id. The
     # worker writes them a moment after the events (write-behind), each with its event's time.
@@ -106,13 +106,18 @@ def test_audio_upload_skips_hls(celery_worker_process: WorkerHandle, speech_audi
     upload = wait_until_finished(_upload(speech_audio).pk)
 
     assert upload.media_kind == "audio"
-    assert upload.transcription_status == StageStatus.SUCCEEDED
-    assert upload.analysis_status == StageStatus.SUCCEEDED
-    assert upload.hls_status == StageStatus.SKIPPED
-    assert "audio" in upload.hls_error
-    assert upload.hls_task_id == ""
+    assert upload.stage("transcription").status == StageStatus.SUCCEEDED
+    assert upload.stage("analysis").status == StageStatus.SUCCEEDED
+    assert upload.stage("hls").status == StageStatus.SKIPPED
+    assert "audio" in upload.stage("hls").error
+    assert upload.stage("hls").task_id == ""
     assert upload.hls_master == ""
-    assert TaskResult.objects.filter(task_id__in=[upload.transcription_task_id, upload.analysis_task_id]).count() == 2
+    assert (
+        TaskResult.objects.filter(
+            task_id__in=[upload.stage("transcription").task_id, upload.stage("analysis").task_id]
+        ).count()
+        == 2
+    )
 
 
 def test_truncated_video_fails_hls_with_a_clear_message(
@@ -125,11 +130,11 @@ def test_truncated_video_fails_hls_with_a_clear_message(
 
     upload = wait_until_finished(_upload(truncated).pk)
 
-    assert upload.hls_status == StageStatus.FAILED
-    assert "truncated" in upload.hls_error
-    assert "source lasts" in upload.hls_error
+    assert upload.stage("hls").status == StageStatus.FAILED
+    assert "truncated" in upload.stage("hls").error
+    assert "source lasts" in upload.stage("hls").error
     assert upload.hls_master == ""
-    assert TaskResult.objects.get(task_id=upload.hls_task_id).status == "FAILURE"
+    assert TaskResult.objects.get(task_id=upload.stage("hls").task_id).status == "FAILURE"
     assert f"HLS generation failed uploaded_file_id: {upload.pk}" in celery_worker_process.log()
 
 
@@ -171,10 +176,10 @@ def test_bad_input_through_the_pipeline_ends_in_a_clear_terminal_state(
     upload = wait_until_finished(created.pk)
 
     for stage, status in expected.items():
-        assert upload.stage_status(stage) == status, (stage, getattr(upload, f"{stage}_error"))
+        assert upload.stage_status(stage) == status, (stage, upload.stage(stage).error)
     for stage in ("transcription", "analysis", "hls"):
         if upload.stage_status(stage) == "skipped":
-            assert getattr(upload, f"{stage}_error")  # a skip always says why
+            assert upload.stage(stage).error  # a skip always says why
     assert upload.original_name == name.rsplit("/", 1)[-1]
     assert ".." not in str(upload.file.name)
     assert str(upload.file.name).isascii()

@@ -22,8 +22,8 @@ def test_process_file_sync_runs_every_stage_in_process(speech_audio: Path) -> No
         app.conf.task_always_eager = False
     text = out.getvalue()
     upload = UploadedFile.objects.get()
-    assert upload.transcription_status == StageStatus.SUCCEEDED
-    assert upload.analysis_status == StageStatus.SUCCEEDED
+    assert upload.stage("transcription").status == StageStatus.SUCCEEDED
+    assert upload.stage("analysis").status == StageStatus.SUCCEEDED
     assert "Transcription  succeeded" in text
     assert "AI analysis    succeeded" in text
     assert "HLS            skipped: audio upload" in text

@@ -53,20 +53,20 @@ def test_configuration_error_fails_the_stage_once_and_skips_the_rest(speech_audi
         upload = upload_create(file=File(fh, name="a.m4a"), original_name="a.m4a")
     # when its transcription stage runs (in this process: this is about the stage's outcome),
     with override_settings(WHISPER_MODEL="/nonexistent/model"):
-        result = tasks.transcribe_and_save_async.apply(args=[upload.pk], task_id=upload.transcription_task_id)
+        result = tasks.transcribe_and_save_async.apply(args=(upload.pk,), task_id=upload.stage("transcription").task_id)
 
     # then it fails at once, naming the setting, and the later stage is marked as not run.
     assert isinstance(result.result, StageFailed)
     upload = UploadedFile.objects.get(pk=upload.pk)
-    assert upload.transcription_status == StageStatus.FAILED
-    assert "WHISPER_MODEL" in upload.transcription_error
-    assert upload.analysis_status == StageStatus.SKIPPED
-    assert upload.analysis_error == "not run: Transcription failed"
+    assert upload.stage("transcription").status == StageStatus.FAILED
+    assert "WHISPER_MODEL" in upload.stage("transcription").error
+    assert upload.stage("analysis").status == StageStatus.SKIPPED
+    assert upload.stage("analysis").error == "not run: Transcription failed"
 
 
 @pytest.mark.django_db
 def test_a_task_for_a_deleted_upload_ends_cleanly(caplog: pytest.LogCaptureFixture) -> None:
-    result = tasks.generate_ai_analysis_async.apply(args=[987654])
+    result = tasks.generate_ai_analysis_async.apply(args=(987654,))
     assert result.successful()
     assert result.result == {"uploaded_file_id": 987654, "outcome": "missing"}
     assert "uploaded_file_id: 987654 no longer exists; skipping" in caplog.text

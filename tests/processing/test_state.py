@@ -22,8 +22,8 @@ def test_a_stage_is_claimed_once(upload: UploadedFile) -> None:
     assert stage_claim(upload.pk, "transcription") is True
     assert stage_claim(upload.pk, "transcription") is False
     upload.refresh_from_db()
-    assert upload.transcription_status == StageStatus.RUNNING
-    assert upload.transcription_started_at is not None
+    assert upload.stage("transcription").status == StageStatus.RUNNING
+    assert upload.stage("transcription").started_at is not None
 
 
 def test_a_finished_stage_cannot_be_claimed_again(upload: UploadedFile) -> None:
@@ -32,8 +32,8 @@ def test_a_finished_stage_cannot_be_claimed_again(upload: UploadedFile) -> None:
     assert stage_claim(upload.pk, "analysis") is False
     assert stage_finish(upload.pk, "analysis", status=StageStatus.FAILED, error="late") is False
     upload.refresh_from_db()
-    assert upload.analysis_status == StageStatus.SUCCEEDED
-    assert upload.analysis_error == ""
+    assert upload.stage("analysis").status == StageStatus.SUCCEEDED
+    assert upload.stage("analysis").error == ""
 
 
 def test_retry_returns_a_running_stage_to_queued_with_its_reason(upload: UploadedFile) -> None:
@@ -41,7 +41,7 @@ def test_retry_returns_a_running_stage_to_queued_with_its_reason(upload: Uploade
     assert stage_retry(upload.pk, "hls", reason="OperationalError: db gone") is True
     assert stage_claim(upload.pk, "hls") is True
     upload.refresh_from_db()
-    assert upload.hls_error == "retrying: OperationalError: db gone"
+    assert upload.stage("hls").error == "retrying: OperationalError: db gone"
 
 
 def test_skip_after_marks_only_the_later_stages(upload: UploadedFile) -> None:
@@ -49,7 +49,7 @@ def test_skip_after_marks_only_the_later_stages(upload: UploadedFile) -> None:
     stage_finish(upload.pk, "transcription", status=StageStatus.FAILED, error="bad audio")
     stages_skip_after(upload.pk, "transcription", reason="not run: Transcription failed")
     upload.refresh_from_db()
-    assert upload.transcription_status == StageStatus.FAILED
-    assert (upload.analysis_status, upload.hls_status) == (StageStatus.SKIPPED, StageStatus.SKIPPED)
-    assert upload.analysis_error == "not run: Transcription failed"
+    assert upload.stage("transcription").status == StageStatus.FAILED
+    assert (upload.stage("analysis").status, upload.stage("hls").status) == (StageStatus.SKIPPED, StageStatus.SKIPPED)
+    assert upload.stage("analysis").error == "not run: Transcription failed"
     assert upload.is_finished

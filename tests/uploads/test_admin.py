@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from tests.stage_state import make_upload
 from uploads.models import MediaKind, StageStatus, UploadedFile
 
 pytestmark = pytest.mark.django_db
@@ -16,16 +17,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def finished_upload() -> UploadedFile:
-    return UploadedFile.objects.create(
+    return make_upload(
         original_name="standup.mp4",
         size=10,
         media_kind=MediaKind.VIDEO,
         file="uploads/x.mp4",
-        transcription_status=StageStatus.SUCCEEDED,
-        transcription_task_id="11111111-1111-1111-1111-111111111111",
-        analysis_status=StageStatus.SUCCEEDED,
-        hls_status=StageStatus.FAILED,
-        hls_error="ffmpeg exited 1: Invalid data found when processing input",
+        stages={
+            "transcription": {"status": StageStatus.SUCCEEDED, "task_id": "11111111-1111-1111-1111-111111111111"},
+            "analysis": {"status": StageStatus.SUCCEEDED},
+            "hls": {"status": StageStatus.FAILED, "error": "ffmpeg exited 1: Invalid data found when processing input"},
+        },
         transcript_segments=[{"start": 0.0, "end": 2.5, "text": "The build is broken."}],
         transcript_text="The build is broken.",
         summary="The build is broken.",
@@ -79,8 +80,8 @@ def test_adding_media_in_admin_creates_a_queued_upload(admin_client: Client, spe
     created = UploadedFile.objects.get()
     assert response.status_code == 302
     assert created.original_name == "talk.m4a"
-    assert created.transcription_status == StageStatus.QUEUED
-    assert created.hls_status == StageStatus.SKIPPED
+    assert created.stage("transcription").status == StageStatus.QUEUED
+    assert created.stage("hls").status == StageStatus.SKIPPED
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
+from tests.stage_state import set_stage
 from uploads.models import UploadedFile
 
 pytestmark = pytest.mark.django_db
@@ -140,8 +141,8 @@ def test_x_accel_hands_the_file_to_nginx_only_after_the_check(world: dict[str, A
 
 def test_pages_link_media_through_the_checking_view(world: dict[str, Any]) -> None:
     upload = world["upload"]
+    set_stage(upload, "hls", status="succeeded")
     UploadedFile.objects.filter(pk=upload.pk).update(
-        hls_status="succeeded",
         hls_master=f"hls/{upload.pk}/abc/master.m3u8",
         hls_poster=f"hls/{upload.pk}/abc/poster.jpg",
     )

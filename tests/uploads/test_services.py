@@ -66,8 +66,10 @@ def test_video_is_saved_with_its_probe_and_queued_after_commit(
     assert default_storage.exists(stored)
     for stage in ("transcription", "analysis", "hls"):
         assert upload.stage_status(stage) == StageStatus.QUEUED
-        assert len(getattr(upload, f"{stage}_task_id")) == 36
-    assert len({upload.transcription_task_id, upload.analysis_task_id, upload.hls_task_id}) == 3
+        assert len(upload.stage(stage).task_id) == 36
+    assert (
+        len({upload.stage("transcription").task_id, upload.stage("analysis").task_id, upload.stage("hls").task_id}) == 3
+    )
 
 
 def test_audio_is_decided_by_ffprobe_not_the_extension(speech_audio: Path, tmp_path: Path) -> None:
@@ -75,5 +77,5 @@ def test_audio_is_decided_by_ffprobe_not_the_extension(speech_audio: Path, tmp_p
     misnamed.write_bytes(speech_audio.read_bytes())
     upload = _create(misnamed)
     assert upload.media_kind == MediaKind.AUDIO
-    assert upload.hls_status == StageStatus.SKIPPED
-    assert upload.hls_task_id == ""
+    assert upload.stage("hls").status == StageStatus.SKIPPED
+    assert upload.stage("hls").task_id == ""

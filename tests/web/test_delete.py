@@ -50,7 +50,11 @@ def test_an_owner_deletes_a_running_upload_from_the_pages(
     assert created.status_code == 201, created.content
     pk = created.json()["id"]
     upload = wait_for(
-        lambda: UploadedFile.objects.filter(pk=pk, hls_status=StageStatus.RUNNING).first(), 240, "HLS to run"
+        lambda: UploadedFile.objects.filter(
+            pk=pk, stage_runs__stage="hls", stage_runs__status=StageStatus.RUNNING
+        ).first(),
+        240,
+        "HLS to run",
     )
     wait_for(lambda: _scratch_processes(pk), 30, "ffmpeg to start")
     source = str(upload.file.name)

@@ -134,7 +134,7 @@ def test_slow_upload_is_buffered_then_media_reaches_only_its_owner(
     assert nginx_upstream < min(15, client_seconds / 4)
 
     upload = wait_until_finished(upload_id, timeout=900)
-    assert upload.hls_status == StageStatus.SUCCEEDED, upload.hls_error
+    assert upload.stage("hls").status == StageStatus.SUCCEEDED, upload.stage("hls").error
     master_url = f"/media/{upload.hls_master}"
     master = owner.get(master_url)
     assert (master.status, master.headers["Content-Type"]) == (200, "application/vnd.apple.mpegurl")

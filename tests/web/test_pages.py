@@ -16,6 +16,7 @@ from django.http.multipartparser import MultiPartParser
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from tests.stage_state import make_upload, set_stage
 from uploads.models import StageStatus, UploadedFile
 
 pytestmark = pytest.mark.django_db
@@ -25,9 +26,17 @@ def _user(username: str, *, staff: bool = False) -> User:
     return User.objects.create_user(username=username, password="pw-" + username, is_staff=staff)
 
 
-def _upload(owner: User | None, name: str = "meeting.mp4", **fields: Any) -> UploadedFile:
-    return UploadedFile.objects.create(
-        file=f"uploads/{name}", original_name=name, size=1000, media_kind="video", uploader=owner, **fields
+def _upload(
+    owner: User | None, name: str = "meeting.mp4", *, stages: dict[str, dict[str, Any]] | None = None, **fields: Any
+) -> UploadedFile:
+    return make_upload(
+        file=f"uploads/{name}",
+        original_name=name,
+        size=1000,
+        media_kind="video",
+        uploader=owner,
+        stages=stages,
+        **fields,
     )
 
 
@@ -67,7 +76,7 @@ def test_login_page_logs_in_and_lands_on_the_list(client: Client, alice: User) -
 
 def test_list_shows_only_own_uploads_newest_first(alice: User, bob: User) -> None:
     older = _upload(alice, "older-alice.mp4")
-    newer = _upload(alice, "newer-alice.mp4", transcription_status=StageStatus.RUNNING, transcription_progress=42)
+    newer = _upload(alice, "newer-alice.mp4", stages={"transcription": {"status": StageStatus.RUNNING, "progress": 42}})
     _upload(bob, "bobs.mp4")
 
     page = _client(alice).get("/").content.decode()
@@ -99,12 +108,11 @@ def test_detail_and_status_of_another_users_upload_are_404(alice: User, bob: Use
 def test_status_json_shape(alice: User) -> None:
     upload = _upload(
         alice,
-        transcription_status=StageStatus.SUCCEEDED,
-        transcription_progress=100,
-        analysis_status=StageStatus.FAILED,
-        analysis_error="LLM timed out",
-        hls_status=StageStatus.RUNNING,
-        hls_progress=37.5,
+        stages={
+            "transcription": {"status": StageStatus.SUCCEEDED, "progress": 100},
+            "analysis": {"status": StageStatus.FAILED, "error": "LLM timed out"},
+            "hls": {"status": StageStatus.RUNNING, "progress": 37.5},
+        },
         hls_master="hls/1/abc/master.m3u8",
         hls_poster="hls/1/abc/poster.jpg",
     )
@@ -120,7 +128,7 @@ def test_status_json_shape(alice: User) -> None:
     assert data["hls_master_url"] is None  # no player before the HLS stage has succeeded
     assert data["poster_url"] == "/media/hls/1/abc/poster.jpg"
 
-    UploadedFile.objects.filter(pk=upload.pk).update(hls_status=StageStatus.SUCCEEDED, hls_progress=100)
+    set_stage(upload, "hls", status=StageStatus.SUCCEEDED, progress=100)
     response = client.get(f"/uploads/{upload.pk}/status.json")
     assert "no-cache" in response["Cache-Control"]
     assert response.json()["finished"] is True
@@ -130,9 +138,11 @@ def test_status_json_shape(alice: User) -> None:
 def test_detail_shows_results_with_clickable_timestamps(alice: User) -> None:
     upload = _upload(
         alice,
-        transcription_status=StageStatus.SUCCEEDED,
-        analysis_status=StageStatus.SUCCEEDED,
-        hls_status=StageStatus.SUCCEEDED,
+        stages={
+            "transcription": {"status": StageStatus.SUCCEEDED},
+            "analysis": {"status": StageStatus.SUCCEEDED},
+            "hls": {"status": StageStatus.SUCCEEDED},
+        },
         hls_master="hls/1/abc/master.m3u8",
         transcript_segments=[
             {"start": 0.0, "end": 2.5, "text": "Welcome."},
@@ -154,9 +164,14 @@ def test_detail_shows_results_with_clickable_timestamps(alice: User) -> None:
 def test_only_a_failed_stage_shows_its_message_as_an_error(alice: User) -> None:
     upload = _upload(
         alice,
-        transcription_status="succeeded", transcription_error="no speech found",
-        analysis_status="skipped", analysis_error="no speech found",
-        hls_status="failed", hls_error="the file is an HLS playlist, which is not an accepted audio or video container",
+        stages={
+            "transcription": {"status": "succeeded", "error": "no speech found"},
+            "analysis": {"status": "skipped", "error": "no speech found"},
+            "hls": {
+                "status": "failed",
+                "error": "the file is an HLS playlist, which is not an accepted audio or video container",
+            },
+        },
     )  # fmt: skip
     page = _client(alice).get(f"/uploads/{upload.pk}/").content.decode()
     cells = dict(re.findall(r'<tr data-stage="(\w+)">.*?<td class="([^"]*)" data-role="error">', page, flags=re.S))

@@ -68,7 +68,7 @@ def test_signed_playback_from_object_storage_in_chromium(
     User.objects.create_user("bob", password="bob-pw-1")
     UploadedFile.objects.filter(pk=pk).update(uploader=alice)
     upload = UploadedFile.objects.get(pk=pk)
-    assert upload.hls_status == StageStatus.SUCCEEDED
+    assert upload.stage("hls").status == StageStatus.SUCCEEDED
 
     with override_settings(STORAGES=_s3_storages(s3_endpoint), MEDIA_DELIVERY="presigned"):
         owner, other = Client(), Client()

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 
+from processing.models import StageRun
 from processing.status import upload_history, upload_summary
-from uploads.models import Stage, StageStatus, UploadedFile
+from uploads.models import StageStatus, UploadedFile
 
 
 class Command(BaseCommand):
@@ -34,10 +34,7 @@ class Command(BaseCommand):
             return
         uploads = UploadedFile.objects.all()
         if options["failed"]:
-            failed = Q()
-            for stage in Stage.values:
-                failed |= Q(**{f"{stage}_status": StageStatus.FAILED})
-            uploads = uploads.filter(failed)
+            uploads = uploads.filter(pk__in=StageRun.objects.filter(status=StageStatus.FAILED).values("upload_id"))
         rows = [upload_summary(u) for u in uploads[: options["limit"]]]
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=2))

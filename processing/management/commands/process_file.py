@@ -11,7 +11,8 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from processing.inline import InlineRun
-from uploads.models import Stage, UploadedFile
+from processing.registry import STAGES
+from uploads.models import UploadedFile
 from uploads.services import upload_create
 
 
@@ -62,14 +63,13 @@ class Command(BaseCommand):
         reported: dict[str, str] = {}
         while True:
             upload = UploadedFile.objects.get(pk=upload_id)
-            for stage in Stage:
-                status = upload.stage_status(stage)
-                if status == "running":
-                    status = f"running {getattr(upload, f'{stage}_progress'):.0f}%"
-                if reported.get(stage) != status:
-                    reported[stage] = status
-                    message = getattr(upload, f"{stage}_error")
-                    self.stdout.write(f"  {stage.label:<14} {status}" + (f": {message}" if message else ""))
+            for spec in STAGES:
+                run = upload.stage(spec.key)
+                status = f"running {run.progress:.0f}%" if run.status == "running" else run.status
+                if reported.get(spec.key) != status:
+                    reported[spec.key] = status
+                    message = f": {run.error}" if run.error else ""
+                    self.stdout.write(f"  {spec.label:<14} {status}{message}")
             if upload.is_finished:
                 break
             if time.monotonic() > deadline:
@@ -91,6 +91,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"Poster: {upload.hls_poster}")
             if upload.hls_fallback_reason:
                 self.stdout.write(f"  fallback reason: {upload.hls_fallback_reason}")
-        failed = [s for s in Stage if upload.stage_status(s) == "failed"]
+        failed = [spec.label for spec in STAGES if upload.stage_status(spec.key) == "failed"]
         if failed:
-            raise CommandError(f"stage failed: {', '.join(s.label for s in failed)}")
+            raise CommandError(f"stage failed: {', '.join(failed)}")

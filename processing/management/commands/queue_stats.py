@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.celery import app
+
 
 class Command(BaseCommand):
     help = (
@@ -18,8 +20,6 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for ping replies")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from config.celery import app
-
         with app.connection_for_read() as conn:
             client = conn.default_channel.client  # type: ignore[attr-defined]
             for queue in settings.CELERY_QUEUE_TABLE:

@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from processing.pipeline import first_unsucceeded_stage, pipeline_resume, pipeline_stages
-from uploads.models import Stage, UploadedFile
+from processing.registry import keys
+from uploads.models import UploadedFile
 
 
 class Command(BaseCommand):
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("id", type=int)
-        parser.add_argument("--from-stage", choices=Stage.values, help="transcription, analysis or hls")
+        parser.add_argument("--from-stage", choices=keys(), help=", ".join(keys()))
 
     def handle(self, *args: Any, **options: Any) -> None:
         upload = UploadedFile.objects.filter(pk=options["id"]).first()

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .models import DeadLetter, TaskAttempt
-from .pipeline import pipeline_resume
+from ..models import DeadLetter, StageRun, TaskAttempt
+from ..pipeline import pipeline_resume
 
 
 def task_result_link(task_id: str) -> SafeString | str:
@@ -81,3 +81,25 @@ class DeadLetterAdmin(admin.ModelAdmin):
                 DeadLetter.objects.filter(pk=letter.pk).update(rerun_at=timezone.now())
             done += 1
         self.message_user(request, f"re-queued {done} upload(s)")
+
+
+@admin.register(StageRun)
+class StageRunAdmin(admin.ModelAdmin):
+    """Every stage run, to find what is running, stuck or failed across uploads (read-only: state
+    moves only through the pipeline)."""
+
+    list_display = ["upload_id", "stage", "status", "progress", "attempts", "owner", "heartbeat_at", "finished_at",
+                    "task_result"]  # fmt: skip
+    list_filter = ["stage", "status"]
+    search_fields = ["task_id", "owner", "error", "=upload__id"]
+    readonly_fields = [f.name for f in StageRun._meta.fields] + ["task_result"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Task result")
+    def task_result(self, obj: StageRun) -> SafeString | str:
+        return task_result_link(obj.task_id)

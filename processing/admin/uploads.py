@@ -1,4 +1,5 @@
-"""Admin: uploads with per-stage state, their results and links to their Celery task results."""
+"""Admin: uploads with their stage runs, their results and links to their Celery task results. The
+stage columns, filters, actions and the stages table come from processing.registry."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
 
-from processing.admin import TaskAttemptInline
-from processing.media.subtitles import to_srt, to_webvtt
-from processing.pipeline import first_unsucceeded_stage, pipeline_cancel, pipeline_resume, pipeline_stages
+from uploads.media import media_url
+from uploads.models import StageStatus, UploadedFile
+from uploads.services import upload_create, upload_delete, upload_validate
 
-from .media import media_url
-from .models import Stage, StageStatus, UploadedFile
-from .services import upload_create, upload_delete, upload_validate
+from ..media.subtitles import to_srt, to_webvtt
+from ..models import StageRun
+from ..pipeline import first_unsucceeded_stage, pipeline_cancel, pipeline_resume, pipeline_stages
+from ..registry import STAGES, spec
+from .records import TaskAttemptInline, task_result_link
 
 
 def _plain_text(segments: list[dict[str, Any]]) -> str:
@@ -46,17 +49,44 @@ BADGE_COLOURS = {
 }
 
 
-def _badge(upload: UploadedFile, stage: str) -> SafeString:
-    status = upload.stage_status(stage)
-    error = getattr(upload, f"{stage}_error")
-    progress = getattr(upload, f"{stage}_progress")
-    label = f"{status} {progress:.0f}%" if status == StageStatus.RUNNING else status
+def _badge(run: StageRun) -> SafeString:
+    label = f"{run.status} {run.progress:.0f}%" if run.status == StageStatus.RUNNING else run.status
     return format_html(
         '<span title="{}" style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
-        error,
-        BADGE_COLOURS.get(StageStatus(status), "#6e7781"),
+        run.error,
+        BADGE_COLOURS.get(StageStatus(run.status), "#6e7781"),
         label,
     )
+
+
+def _badge_column(key: str) -> Callable[[UploadedFile], SafeString]:
+    """A changelist column with one stage's badge."""
+
+    def column(upload: UploadedFile) -> SafeString:
+        return _badge(upload.stage(key))
+
+    column.short_description = spec(key).label  # type: ignore[attr-defined]
+    column.__name__ = key
+    return column
+
+
+class StageStatusFilter(admin.SimpleListFilter):
+    """Filter by one stage's status; ?<stage>_status=failed, as before the stage runs had a table."""
+
+    stage = ""
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(value), str(label)) for value, label in StageStatus.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> QuerySet[UploadedFile]:
+        if self.value() is None:
+            return queryset
+        return queryset.filter(stage_runs__stage=self.stage, stage_runs__status=self.value())
+
+
+def _status_filter(key: str) -> type[StageStatusFilter]:
+    attributes = {"stage": key, "title": f"{spec(key).label} status", "parameter_name": f"{key}_status"}
+    return type(f"{key.title()}StatusFilter", (StageStatusFilter,), attributes)
 
 
 class UploadForm(forms.ModelForm):
@@ -74,12 +104,10 @@ class UploadForm(forms.ModelForm):
 
 @admin.register(UploadedFile)
 class UploadedFileAdmin(admin.ModelAdmin):
-    list_display = ["id", "original_name", "media_kind", "duration_s", "transcription", "analysis", "hls", "created_at"]
-    list_filter = ["media_kind", "transcription_status", "analysis_status", "hls_status", "created_at"]
-    search_fields = ["original_name", "transcript_text", "transcription_task_id", "analysis_task_id", "hls_task_id"]
+    search_fields = ["original_name", "transcript_text", "stage_runs__task_id"]
     date_hierarchy = "created_at"
     inlines = [TaskAttemptInline]
-    actions = ["cancel", "reprocess_failed", "reprocess_transcription", "reprocess_analysis", "reprocess_hls"]
+    actions = ["cancel", "reprocess_failed"]
     readonly_fields = [
         "original_name", "size", "media_kind", "duration", "has_audio", "width", "height", "uploader", "created_at",
         "container_format", "audio_stream", "audio_tracks",
@@ -138,6 +166,24 @@ class UploadedFileAdmin(admin.ModelAdmin):
         ("Provenance", {"fields": ["uploader", "created_at"]}),
     ]
 
+    # Per stage, from the registry (read per request: an app may register a stage after this class).
+    def get_list_display(self, request: HttpRequest) -> Any:
+        stages = [_badge_column(s.key) for s in STAGES]
+        return ["id", "original_name", "media_kind", "duration_s", *stages, "created_at"]
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return ["media_kind", *(_status_filter(s.key) for s in STAGES), "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[UploadedFile]:
+        return super().get_queryset(request).prefetch_related("stage_runs")
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        for stage in STAGES:
+            name = f"reprocess_{stage.key}"
+            actions[name] = (_reprocess_action(stage.key), name, f"Reprocess from {stage.label}")  # type: ignore[assignment]
+        return actions
+
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:
             kwargs["form"] = UploadForm
@@ -188,49 +234,24 @@ class UploadedFileAdmin(admin.ModelAdmin):
     def reprocess_failed(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
         self._reprocess(request, queryset, None)
 
-    @admin.action(description="Reprocess from transcription")
-    def reprocess_transcription(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
-        self._reprocess(request, queryset, Stage.TRANSCRIPTION)
-
-    @admin.action(description="Reprocess from AI analysis")
-    def reprocess_analysis(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
-        self._reprocess(request, queryset, Stage.ANALYSIS)
-
-    @admin.action(description="Reprocess from HLS")
-    def reprocess_hls(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
-        self._reprocess(request, queryset, Stage.HLS)
-
     @admin.display(description="Duration (s)", ordering="duration")
     def duration_s(self, obj: UploadedFile) -> str:
         return f"{obj.duration:.1f}" if obj.duration is not None else "-"
 
-    @admin.display(description="Transcription", ordering="transcription_status")
-    def transcription(self, obj: UploadedFile) -> SafeString:
-        return _badge(obj, Stage.TRANSCRIPTION)
-
-    @admin.display(description="Analysis", ordering="analysis_status")
-    def analysis(self, obj: UploadedFile) -> SafeString:
-        return _badge(obj, Stage.ANALYSIS)
-
-    @admin.display(description="HLS", ordering="hls_status")
-    def hls(self, obj: UploadedFile) -> SafeString:
-        return _badge(obj, Stage.HLS)
-
     @admin.display(description="Stages")
     def stages_table(self, obj: UploadedFile) -> SafeString:
         rows = []
-        for stage in Stage:
-            task_id = getattr(obj, f"{stage}_task_id")
-            results_url = reverse("admin:django_celery_results_taskresult_changelist") + f"?q={task_id}"
+        for stage in STAGES:
+            run = obj.stage(stage.key)
             rows.append(
                 (
                     stage.label,
-                    _badge(obj, stage),
-                    format_html('<a href="{}">{}</a>', results_url, task_id) if task_id else "-",
-                    getattr(obj, f"{stage}_started_at") or "-",
-                    getattr(obj, f"{stage}_finished_at") or "-",
-                    getattr(obj, f"{stage}_error") or "",
-                    (obj.stage_details or {}).get(stage, ""),
+                    _badge(run),
+                    task_result_link(run.task_id),
+                    run.started_at or "-",
+                    run.finished_at or "-",
+                    run.error,
+                    run.detail,
                 )
             )
         body = format_html_join(
@@ -307,3 +328,10 @@ class UploadedFileAdmin(admin.ModelAdmin):
 def _items(items: list[dict[str, Any]]) -> SafeString | str:
     rows = ((f"{i['start']:.1f}", i["text"]) for i in items)
     return format_html_join("", "<li>[{} s] {}</li>", rows) or "-"
+
+
+def _reprocess_action(key: str) -> Callable[[UploadedFileAdmin, HttpRequest, QuerySet[UploadedFile]], None]:
+    def action(model_admin: UploadedFileAdmin, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> None:
+        model_admin._reprocess(request, queryset, key)
+
+    return action
