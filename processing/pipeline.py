@@ -47,7 +47,7 @@ def pipeline_enqueue(upload: UploadedFile, *, send: Sender | None = None) -> lis
     for stage in STAGES:
         if stage.key not in applies:
             stage_finish(upload.pk, stage.key, status=StageStatus.SKIPPED, error=_NOT_FOR[upload.media_kind])
-    return pipeline_resume(upload, from_stage=applies[0], send=send)
+    return pipeline_resume(upload, from_stage=applies[0], send=send, new=True)
 
 
 # Why a stage that does not apply to the upload's kind is skipped.
@@ -58,17 +58,18 @@ _NOT_FOR: dict[str, str] = {
 
 
 def pipeline_resume(
-    upload: UploadedFile, *, from_stage: str, reset_attempts: bool = True, send: Sender | None = None
+    upload: UploadedFile, *, from_stage: str, reset_attempts: bool = True, send: Sender | None = None, new: bool = False
 ) -> list[str]:
     """Queue `from_stage` and every later stage again under new task ids and send that chain after
-    commit. Used by reprocess, dead-letter re-runs and the watchdog."""
+    commit. Used by reprocess, dead-letter re-runs and the watchdog (and by pipeline_enqueue with
+    `new`: a brand-new upload has no cancel flag to clear)."""
     stages = pipeline_stages(upload)
     if from_stage not in stages:
         raise ValueError(
             f"stage {from_stage!r} does not apply to this {upload.media_kind} upload; choose from {stages}"
         )
     task_ids = {stage: uuid() for stage in stages[stages.index(from_stage) :]}
-    stages_queue(upload.pk, task_ids, keep_attempts_of=None if reset_attempts else from_stage)
+    stages_queue(upload.pk, task_ids, keep_attempts_of=None if reset_attempts else from_stage, clear_cancel=not new)
     upload_id = upload.pk
     transaction.on_commit(lambda: (send or _send)(upload_id, task_ids))
     return list(task_ids.values())

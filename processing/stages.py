@@ -20,7 +20,15 @@ from celery import Task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from django.conf import settings
 
-from processing.state import owner_token, stage_claim, stage_detail, stage_finish, stage_retry, stages_skip_after
+from processing.state import (
+    owner_token,
+    stage_claim_kept,
+    stage_claim_row,
+    stage_detail,
+    stage_finish,
+    stage_retry,
+    stages_skip_after,
+)
 from uploads.models import StageStatus, UploadedFile
 
 from .errors import PERMANENT_ERRORS, TRANSIENT_ERRORS, NothingToDo
@@ -62,17 +70,13 @@ def run_stage(
     task: Task, stage: str, upload_id: int, service: Callable[[UploadedFile], dict[str, Any]]
 ) -> dict[str, Any]:
     phrase = spec(stage).phrase  # the runbook greps for it
-    if not stage_claim(upload_id, stage):
-        _stop_chain(task)
-        upload = UploadedFile.objects.filter(pk=upload_id).first()
-        if upload is None:
-            logger.warning("uploaded_file_id: %s no longer exists; skipping", upload_id)
-            return {"uploaded_file_id": upload_id, "outcome": "missing"}
-        logger.info("%s not started uploaded_file_id: %s: stage is %s", phrase, upload_id, upload.stage_status(stage))
-        return {"uploaded_file_id": upload_id, "outcome": "not-claimed", "status": upload.stage_status(stage)}
+    if not stage_claim_row(upload_id, stage):
+        return _not_claimed(task, stage, upload_id)
     started = time.monotonic()
     try:
         upload = UploadedFile.objects.get(pk=upload_id)
+        if not stage_claim_kept(upload, stage):  # cancelled meanwhile
+            return _not_claimed(task, stage, upload_id)
         with HEARTBEATS.beating(upload_id, stage, owner_token()):
             result = service(upload)
     except NothingToDo as exc:
@@ -108,6 +112,18 @@ def run_stage(
     details = " ".join(f"{key}={value}" for key, value in result.items())
     logger.info("%s %s uploaded_file_id: %s %s (%d ms)", phrase, spec(stage).done, upload_id, details, elapsed_ms)
     return {"uploaded_file_id": upload_id, "outcome": "succeeded", **result}
+
+
+def _not_claimed(task: Task, stage: str, upload_id: int) -> dict[str, Any]:
+    """A duplicate or late delivery, or a cancelled or deleted upload: nothing runs, the chain stops."""
+    _stop_chain(task)
+    upload = UploadedFile.objects.filter(pk=upload_id).first()
+    if upload is None:
+        logger.warning("uploaded_file_id: %s no longer exists; skipping", upload_id)
+        return {"uploaded_file_id": upload_id, "outcome": "missing"}
+    status = upload.stage_status(stage)
+    logger.info("%s not started uploaded_file_id: %s: stage is %s", spec(stage).phrase, upload_id, status)
+    return {"uploaded_file_id": upload_id, "outcome": "not-claimed", "status": status}
 
 
 def _soft_limit_behind(exc: BaseException) -> bool:
