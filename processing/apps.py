@@ -8,6 +8,7 @@ class ProcessingConfig(AppConfig):
     def ready(self) -> None:
         # Celery signal handlers: lifecycle records, the checks that run when a worker starts, and the
         # database connection check before each task.
+        # In ready(), not at module level: these import models, which are not loaded while apps are.
         from django.db.models.signals import post_save
 
         from . import lifecycle, worker_hooks  # noqa: F401

