@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 
 from uploads.models import StageStatus, UploadedFile
@@ -42,7 +42,7 @@ def stage_runs_create(sender: Any, instance: UploadedFile, created: bool = False
         StageRun.objects.bulk_create([StageRun(upload=instance, stage=s.key) for s in STAGES], ignore_conflicts=True)
 
 
-def _runs(upload_id: int, stage: str) -> Any:
+def _runs(upload_id: int, stage: str) -> QuerySet[StageRun]:
     return StageRun.objects.filter(upload_id=upload_id, stage=stage)
 
 

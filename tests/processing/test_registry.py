@@ -5,13 +5,15 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+from django.db import transaction
 
 from config.celery import app
 from processing import registry, tasks
 from processing.lifecycle import stage_of_task
-from processing.pipeline import pipeline_stages, stage_tasks
-from uploads.models import UploadedFile
+from processing.pipeline import pipeline_resume, pipeline_stages, stage_tasks
+from uploads.models import StageStatus, UploadedFile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,3 +53,28 @@ def test_media_tools_import_no_django() -> None:
             for alias in node.names
         ]
         assert not [name for name in imported if name and name.split(".")[0] in ("django", "uploads")], path.name
+
+
+@pytest.mark.django_db
+def test_a_stage_registered_after_an_upload_was_made_gets_its_row_when_queued() -> None:
+    upload = UploadedFile.objects.create(original_name="old.mp4", size=1, media_kind="video", file="uploads/old.mp4")
+    late = registry.StageSpec(
+        key="late", label="Late", task_name="tests.late_async", queue="analysis", service="tests:none",
+        phrase="Late stage", done="completed", media_kinds=frozenset({registry.VIDEO}),
+    )  # fmt: skip
+    registry.register(late, after="transcription")
+    try:
+        assert registry.keys() == ["transcription", "late", "analysis", "hls"]
+        assert upload.stage("late").status == StageStatus.PENDING  # no row yet: reads as pending
+        assert upload.stage("late").pk is None
+        with pytest.raises(ValueError, match="already registered"):
+            registry.register(late)
+        with transaction.atomic():
+            pipeline_resume(upload, from_stage="late", send=lambda upload_id, task_ids: None)
+        upload.refresh_from_db()
+        assert [run.stage for run in upload.runs()] == ["transcription", "analysis", "hls", "late"]
+        assert (upload.stage("late").status, upload.stage("hls").status) == (StageStatus.QUEUED,) * 2
+        assert upload.stage("transcription").status == StageStatus.PENDING  # before it: untouched
+    finally:
+        registry.unregister("late")
+    assert registry.keys() == ["transcription", "analysis", "hls"]
