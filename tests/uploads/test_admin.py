@@ -108,3 +108,22 @@ def test_transcript_exports_download_from_admin(
 def test_exports_need_a_staff_login(client: Client, finished_upload: UploadedFile) -> None:
     response = client.get(reverse("admin:uploads_uploadedfile_subtitles", args=[finished_upload.pk, "vtt"]))
     assert response.status_code == 302
+
+
+def test_admin_actions_per_stage_come_from_the_registry(admin_client: Client, finished_upload: UploadedFile) -> None:
+    url = reverse("admin:uploads_uploadedfile_changelist")
+    page = admin_client.get(url).content.decode()
+    for key, label in (("transcription", "Transcription"), ("analysis", "AI analysis"), ("hls", "HLS")):
+        assert f'<option value="reprocess_{key}">Reprocess from {label}</option>' in page
+    old_task = finished_upload.stage("hls").task_id
+    response = admin_client.post(url, {"action": "reprocess_hls", "_selected_action": [finished_upload.pk]})
+    assert response.status_code == 302
+    finished_upload.refresh_from_db()
+    assert finished_upload.stage("hls").status == StageStatus.QUEUED
+    assert finished_upload.stage("hls").task_id not in ("", old_task)
+    assert finished_upload.stage("analysis").status == StageStatus.SUCCEEDED  # earlier stages stay
+
+    admin_client.post(url, {"action": "cancel", "_selected_action": [finished_upload.pk]})
+    finished_upload.refresh_from_db()
+    assert finished_upload.stage("hls").status == StageStatus.CANCELLED
+    assert finished_upload.cancel_requested_at is not None
