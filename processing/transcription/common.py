@@ -23,7 +23,7 @@ class TranscriptionOptions:
     the engines and backends never read django.conf.settings themselves."""
 
     engine: str = FASTER_WHISPER  # TRANSCRIPTION_ENGINE, as configured (checked by engine_setting)
-    model: str = ""  # WHISPER_MODEL; empty = the bundled tiny.en (faster-whisper)
+    model: str = ""  # WHISPER_MODEL; empty = the bundled tiny.en; "base"/"tiny.en" = an assembled asset
     device: str = "auto"  # WHISPER_DEVICE
     compute_type: str = "default"  # WHISPER_COMPUTE_TYPE
     beam_size: int = 5  # WHISPER_BEAM_SIZE
@@ -34,6 +34,7 @@ class TranscriptionOptions:
     word_timestamps: bool = True  # WHISPER_WORD_TIMESTAMPS
     min_word_probability: float = 0.2  # WHISPER_MIN_WORD_PROBABILITY
     download_root: str = ""  # WHISPER_DOWNLOAD_ROOT
+    models_dir: str = ""  # WHISPER_MODELS_DIR: where processing.transcription.assets puts ready models
 
     @property
     def language_code(self) -> str | None:

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.conf import settings
 
-from . import backend_faster, backend_openai
+from . import assets, backend_faster, backend_openai
 from .common import ENGINES, OPENAI_WHISPER, ModelSpec, TranscriptionConfigError, TranscriptionOptions
+from .language import detector_spec
 
 ENGLISH = "en"
 
@@ -32,6 +33,7 @@ def options_from_settings() -> TranscriptionOptions:
         word_timestamps=bool(settings.WHISPER_WORD_TIMESTAMPS),
         min_word_probability=float(settings.WHISPER_MIN_WORD_PROBABILITY),
         download_root=str(settings.WHISPER_DOWNLOAD_ROOT),
+        models_dir=str(settings.WHISPER_MODELS_DIR),
     )
 
 
@@ -49,6 +51,11 @@ def resolve_spec(options: TranscriptionOptions | None = None) -> ModelSpec:
     engine = engine_setting(options)
     # openai-whisper: empty stays empty (the check explains why that cannot work)
     model = options.model if engine == OPENAI_WHISPER else options.model or backend_faster.default_model_path()
+    if engine != OPENAI_WHISPER and model in assets.ASSETS:  # a model this project installs (assets.py)
+        try:
+            model = str(assets.model_folder(model, options.models_dir or assets.default_cache_dir()))
+        except assets.AssetError as exc:
+            raise TranscriptionConfigError(f"WHISPER_MODEL={options.model}: {exc}") from exc
     device = options.device
     if device == "auto":
         device = backend_openai.device_auto() if engine == OPENAI_WHISPER else backend_faster.device_auto()
@@ -75,6 +82,8 @@ def check_spec(spec: ModelSpec, options: TranscriptionOptions) -> None:
     _check_language_code(language)
     if language not in (None, ENGLISH) and _is_english_only(spec):
         raise _english_only_error(language, options)
+    if language is None and _is_english_only(spec):
+        detector_spec(options)  # the language check needs the multilingual model: refuse early without it
 
 
 def check_loaded_model(spec: ModelSpec, model: Any, options: TranscriptionOptions) -> None:

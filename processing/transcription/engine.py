@@ -24,6 +24,7 @@ from .common import (
     shift_segment,
 )
 from .configuration import check_configuration, check_loaded_model, check_spec, options_from_settings, resolve_spec
+from .language import detect, detector_spec, refuse_if_not_english
 from .windows import audio_windows
 
 __all__ = [
@@ -98,6 +99,11 @@ def _from(offset: float, on_progress: ProgressCallback | None) -> ProgressCallba
     return lambda seconds: on_progress(offset + seconds)
 
 
+def _multilingual(spec: ModelSpec, model: Any) -> bool:
+    backend = backend_openai if spec.engine == OPENAI_WHISPER else backend_faster
+    return bool(backend.is_multilingual(model))
+
+
 def transcribe(
     audio: str | IO[bytes],
     *,
@@ -125,7 +131,11 @@ def transcribe(
     on_progress = _forward_only(on_progress)
     result = Transcript()
     language = options.language_code
+    check_language = language is None and not _multilingual(spec, model)
     for window in audio_windows(audio, options.window_seconds, stream=audio_stream):
+        if check_language and not window.offset:
+            detector = get_model(detector_spec(options), options)
+            refuse_if_not_english(detect(detector, window.samples, vad=options.vad), options)
         progress = _from(window.offset, on_progress)
         if spec.engine == OPENAI_WHISPER:
             part = backend_openai.run(model, window.samples, spec, options, language=language, on_progress=progress)
