@@ -73,3 +73,10 @@ def rewrite_playlist(text: str, resolve: Callable[[str], str]) -> str:
     from processing.media.playlists import rewrite_uris
 
     return rewrite_uris(text, resolve)
+
+
+def language_name(code: str) -> str:
+    """ "Japanese" for "ja" (the code itself when there is no name for it)."""
+    from processing.media.subtitles import language_name as name
+
+    return name(code) if code else ""

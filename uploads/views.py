@@ -197,6 +197,7 @@ def upload_detail(request: HttpRequest, upload_id: int) -> HttpResponse:
         "upload": upload,
         "stages": stages,
         "state": {stage.name: stage.status for stage in stages},
+        "language_name": pipeline.language_name(upload.language),
         "status": _status_payload(upload),
         "segments": _timed(upload.transcript_segments or []),
         "summary_items": _timed(upload.summary_items or []),

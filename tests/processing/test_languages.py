@@ -91,16 +91,37 @@ def test_an_english_only_model_refuses_japanese_with_a_message(japanese: Path) -
         transcribe(str(japanese), options=_options("tiny.en"))  # type: ignore[arg-type]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_default_model_on_japanese_ends_the_stage_with_the_reason_not_a_transcript(japanese: Path) -> None:
+def _process_file_sync(path: Path) -> str:
     out = io.StringIO()
     try:
-        with pytest.raises(CommandError, match="stage failed: Transcription"):
-            call_command("process_file", str(japanese), "--sync", stdout=out)
+        call_command("process_file", str(path), "--sync", stdout=out)
     finally:
         from config.celery import app
 
         app.conf.task_always_eager = False
+    return out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_default_model_gives_a_japanese_transcript_and_a_japanese_analysis(japanese: Path) -> None:
+    text = _process_file_sync(japanese)
+    upload = UploadedFile.objects.get()
+    assert (upload.language, upload.stage("transcription").status) == ("ja", StageStatus.SUCCEEDED)
+    assert jiwer.cer(_cer_text(MEETING_JA), _cer_text(upload.transcript_text)) <= 0.15, upload.transcript_text
+    assert upload.stage("analysis").status == StageStatus.SUCCEEDED
+    assert upload.analysis_meta["language"] == "ja"
+    assert upload.summary
+    assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", upload.summary)
+    assert "Transcript (ja):" in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_english_only_model_on_japanese_ends_the_stage_with_the_reason_not_a_transcript(
+    japanese: Path, settings: object
+) -> None:
+    settings.WHISPER_MODEL = "tiny.en"  # type: ignore[attr-defined]
+    with pytest.raises(CommandError, match="stage failed: Transcription"):
+        _process_file_sync(japanese)
     upload = UploadedFile.objects.get()
     run = upload.stage("transcription")
     assert run.status == StageStatus.FAILED

@@ -231,3 +231,47 @@ def test_not_a_playlist_is_rejected() -> None:
 )
 def test_language_name(code: str, name: str) -> None:
     assert language_name(code) == name
+
+
+def _cue_lines(vtt: str) -> list[list[str]]:
+    blocks = [block.split("\n") for block in vtt.strip().split("\n\n")[1:]]
+    return [block[2:] for block in blocks]
+
+
+def _columns(line: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in line)
+
+
+def test_japanese_cues_keep_to_18_full_width_characters_a_line_and_two_lines() -> None:
+    text = (
+        "本日の会議では配送の遅れについて話し合います北の倉庫への配送が三日遅れています"
+        "来月までに運転手を二人増やすことを提案します"
+    )
+    vtt = to_webvtt([{"start": 0.0, "end": 12.0, "text": text}])
+    cues = _cue_lines(vtt)
+    assert len(cues) == 2  # 58 characters: 4 lines of at most 18, two a cue
+    assert all(len(lines) <= 2 for lines in cues)
+    assert all(_columns(line) <= 36 for lines in cues for line in lines)
+    assert "".join(line for lines in cues for line in lines) == text  # nothing lost or added
+    times = re.findall(r"(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})", vtt)
+    assert (times[0][0], times[-1][1]) == ("00:00:00.000", "00:00:12.000")
+    assert times[0][1] == times[1][0]  # back to back, split by the text's share of the time
+
+
+def test_long_english_segments_break_at_words_and_take_the_word_times() -> None:
+    said = "the committee agreed to hire two more drivers before the holiday season and to review the routes"
+    words = said.split(" ")
+    segment = {
+        "start": 10.0, "end": 20.0, "text": " " + " ".join(words),
+        "words": [{"start": 10.0 + i * 0.5, "end": 10.4 + i * 0.5, "word": f" {w}"} for i, w in enumerate(words)],
+    }  # fmt: skip
+    srt = to_srt([segment])
+    cues = [block.split("\n") for block in srt.strip().split("\n\n")]
+    lines = [line for cue in cues for line in cue[2:]]
+    assert all(len(line) <= 42 for line in lines)
+    assert " ".join(lines).split() == words  # broken only between words
+    assert [len(cue[2:]) for cue in cues] == [2, 1]  # 98 characters: three lines, two a cue
+    index = len(" ".join(cues[0][2:]).split())  # the second cue starts when its first word is said
+    assert cues[1][1].startswith(f"00:00:{10 + index * 0.5:06.3f}".replace(".", ","))

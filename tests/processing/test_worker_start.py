@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 def test_an_english_only_model_with_another_language_stops_the_worker_at_start() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "transcription", "-n", "misconfigured@%h"],
-        cwd=ROOT, env=worker_env(WHISPER_LANGUAGE="ja"), capture_output=True, text=True, timeout=60,
+        cwd=ROOT, env=worker_env(WHISPER_MODEL="tiny.en", WHISPER_LANGUAGE="ja"), capture_output=True, text=True,
+        timeout=60,
     )  # fmt: skip
     assert done.returncode != 0
     assert "configuration error: WHISPER_LANGUAGE=ja needs a multilingual model" in done.stderr

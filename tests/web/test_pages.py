@@ -268,3 +268,14 @@ def test_video_upload_with_js_answers_json(
     upload = UploadedFile.objects.get()
     assert response.status_code == 201
     assert response.json() == {"id": upload.pk, "url": f"/uploads/{upload.pk}/"}
+
+
+def test_detail_names_the_transcripts_language_and_marks_its_text(alice: User) -> None:
+    upload = _upload(
+        alice, "kaigi.mp4", language="ja", stages={"transcription": {"status": StageStatus.SUCCEEDED}},
+        transcript_segments=[{"start": 0.0, "end": 2.0, "text": "本日の会議を始めます。"}],
+    )  # fmt: skip
+    page = _client(alice).get(f"/uploads/{upload.pk}/").content.decode()
+    assert '<section id="transcript" class="card" lang="ja">' in page
+    assert "(Japanese, ja)" in page
+    assert "本日の会議を始めます。" in page
