@@ -265,9 +265,9 @@ def test_results_are_deterministic() -> None:
 def test_japanese_sentences_are_found_without_the_full_stops_whisper_leaves_out() -> None:
     # What the multilingual base model wrote for Open JTalk's reading of a meeting (no 。 anywhere).
     segments = [
-        {"start": 0.0, "end": 4.0, "text": "本日の会議では配送のおくれについて話し合います"},
-        {"start": 4.0, "end": 9.0, "text": "北の倉庫への配送が3日おくれています住民から苦情が寄せられています"},
-        {"start": 9.0, "end": 12.0, "text": "来月までに運転手を2人増やすことを提案します"},
+        _seg(0.0, 4.0, "本日の会議では配送のおくれについて話し合います"),
+        _seg(4.0, 9.0, "北の倉庫への配送が3日おくれています住民から苦情が寄せられています"),
+        _seg(9.0, 12.0, "来月までに運転手を2人増やすことを提案します"),
     ]
     issues = [item["text"] for item in definition_issue(segments, language="ja")]
     solutions = [item["text"] for item in definition_solution(segments, language="ja")]
@@ -279,5 +279,5 @@ def test_japanese_sentences_are_found_without_the_full_stops_whisper_leaves_out(
     summary = summarize_text(segments, language="ja", max_sentences=2)
     assert all(len(item["text"]) <= 24 for item in summary)  # sentences, not the whole run-on transcript
     # A polite form followed by a particle does not end the sentence.
-    joined = [{"start": 0.0, "end": 3.0, "text": "予算が足りませんが、来週検討します"}]
+    joined = [_seg(0.0, 3.0, "予算が足りませんが、来週検討します")]
     assert [item["text"] for item in definition_issue(joined, language="ja")] == ["予算が足りませんが、来週検討します"]
