@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("uploads/<int:upload_id>/status.json", views.upload_status, name="upload_status"),
     path("uploads/<int:upload_id>/delete/", views.upload_delete_view, name="upload_delete"),
     path("healthz/", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     # LOGIN_REDIRECT_URL is unset (its default /accounts/profile/ does not exist): land on the list.
     path(
         "accounts/login/",

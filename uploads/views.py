@@ -235,3 +235,18 @@ def healthz(request: HttpRequest) -> HttpResponse:
     """For healthchecks: the process answers and reaches its database (exempt from the SSL redirect)."""
     connection.ensure_connection()
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+# Browsers ask every page's origin for /favicon.ico (Django admin's pages name no icon): a small
+# icon here, instead of a 404 in every console.
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" '
+    'fill="#0969da"/><path d="M6 4.5v7l6-3.5z" fill="#fff"/></svg>'
+)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(FAVICON, content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

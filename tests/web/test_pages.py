@@ -279,3 +279,9 @@ def test_detail_names_the_transcripts_language_and_marks_its_text(alice: User) -
     assert '<section id="transcript" class="card" lang="ja">' in page
     assert "(Japanese, ja)" in page
     assert "本日の会議を始めます。" in page
+
+
+def test_favicon_answers_without_a_login(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Content-Type"]) == (200, "image/svg+xml")
+    assert response.content.startswith(b"<svg")
