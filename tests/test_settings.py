@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NAMES = [
     "DEBUG", "MEDIA_DELIVERY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE",
     "SECURE_PROXY_SSL_HEADER", "AUTH_PASSWORD_VALIDATORS", "AUTHENTICATION_BACKENDS", "CACHES",
+    "WHISPER_MODEL", "WHISPER_MODELS_DIR", "INSTALLED_APPS",
 ]  # fmt: skip
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "k3y-" + "abcdefghijklmnopqrstuvwxyz0123456789" * 2,
@@ -58,6 +59,20 @@ def test_local_settings_serve_media_themselves_in_debug() -> None:
 
 def test_test_settings_serve_media_like_make_run() -> None:
     assert _settings("config.settings.test")["MEDIA_DELIVERY"] == "django"
+
+
+@pytest.mark.parametrize("module", ["config.settings.local", "config.settings.test", "config.settings.production"])
+def test_every_module_transcribes_with_the_multilingual_model_the_project_installs(module: str) -> None:
+    loaded = _settings(module, **(PRODUCTION if module.endswith("production") else {}))
+    assert loaded["WHISPER_MODEL"] == "base"
+    assert loaded["WHISPER_MODELS_DIR"] == str(ROOT / "var" / "models")  # where bootstrap and run.sh assemble
+    assert "tests.throwaway_stage" not in loaded["INSTALLED_APPS"]
+
+
+def test_test_settings_load_an_extra_app_only_when_named() -> None:
+    apps = _settings("config.settings.test", TEST_EXTRA_APPS="tests.throwaway_stage")["INSTALLED_APPS"]
+    assert apps[-1] == "tests.throwaway_stage"
+    assert apps[:-1] == _settings("config.settings.test")["INSTALLED_APPS"]
 
 
 def test_object_storage_signs_media_urls_in_every_module() -> None:

@@ -18,14 +18,14 @@ from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
 
 from uploads.media import media_url
-from uploads.models import StageStatus, UploadedFile
+from uploads.models import UploadedFile
 from uploads.services import upload_create, upload_delete, upload_validate
 
 from ..media.subtitles import to_srt, to_webvtt
-from ..models import StageRun
 from ..pipeline import first_unsucceeded_stage, pipeline_cancel, pipeline_resume, pipeline_stages
-from ..registry import STAGES, spec
+from ..registry import STAGES
 from .records import TaskAttemptInline, task_result_link
+from .stages import badge, badge_column, status_filter
 
 
 def _plain_text(segments: list[dict[str, Any]]) -> str:
@@ -38,55 +38,6 @@ SUBTITLE_FORMATS: dict[str, tuple[Callable[[list[dict[str, Any]]], str], str]] =
     "srt": (to_srt, "application/x-subrip; charset=utf-8"),
     "txt": (_plain_text, "text/plain; charset=utf-8"),
 }
-BADGE_COLOURS = {
-    StageStatus.SUCCEEDED: "#1a7f37",
-    StageStatus.FAILED: "#cf222e",
-    StageStatus.RUNNING: "#0969da",
-    StageStatus.QUEUED: "#9a6700",
-    StageStatus.CANCELLED: "#6e7781",
-    StageStatus.SKIPPED: "#6e7781",
-    StageStatus.PENDING: "#6e7781",
-}
-
-
-def _badge(run: StageRun) -> SafeString:
-    label = f"{run.status} {run.progress:.0f}%" if run.status == StageStatus.RUNNING else run.status
-    return format_html(
-        '<span title="{}" style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
-        run.error,
-        BADGE_COLOURS.get(StageStatus(run.status), "#6e7781"),
-        label,
-    )
-
-
-def _badge_column(key: str) -> Callable[[UploadedFile], SafeString]:
-    """A changelist column with one stage's badge."""
-
-    def column(upload: UploadedFile) -> SafeString:
-        return _badge(upload.stage(key))
-
-    column.short_description = spec(key).label  # type: ignore[attr-defined]
-    column.__name__ = key
-    return column
-
-
-class StageStatusFilter(admin.SimpleListFilter):
-    """Filter by one stage's status; ?<stage>_status=failed, as before the stage runs had a table."""
-
-    stage = ""
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(str(value), str(label)) for value, label in StageStatus.choices]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[UploadedFile]) -> QuerySet[UploadedFile]:
-        if self.value() is None:
-            return queryset
-        return queryset.filter(stage_runs__stage=self.stage, stage_runs__status=self.value())
-
-
-def _status_filter(key: str) -> type[StageStatusFilter]:
-    attributes = {"stage": key, "title": f"{spec(key).label} status", "parameter_name": f"{key}_status"}
-    return type(f"{key.title()}StatusFilter", (StageStatusFilter,), attributes)
 
 
 class UploadForm(forms.ModelForm):
@@ -168,11 +119,11 @@ class UploadedFileAdmin(admin.ModelAdmin):
 
     # Per stage, from the registry (read per request: an app may register a stage after this class).
     def get_list_display(self, request: HttpRequest) -> Any:
-        stages = [_badge_column(s.key) for s in STAGES]
+        stages = [badge_column(s.key) for s in STAGES]
         return ["id", "original_name", "media_kind", "duration_s", *stages, "created_at"]
 
     def get_list_filter(self, request: HttpRequest) -> Any:
-        return ["media_kind", *(_status_filter(s.key) for s in STAGES), "created_at"]
+        return ["media_kind", *(status_filter(s.key) for s in STAGES), "created_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[UploadedFile]:
         return super().get_queryset(request).prefetch_related("stage_runs")
@@ -246,7 +197,7 @@ class UploadedFileAdmin(admin.ModelAdmin):
             rows.append(
                 (
                     stage.label,
-                    _badge(run),
+                    badge(run),
                     task_result_link(run.task_id),
                     run.started_at or "-",
                     run.finished_at or "-",
