@@ -3,6 +3,7 @@ the same settings, side by side on one generated speech file, each variant in it
 each peak RSS is its own).
 
     .venv/bin/python -m bench.transcription [--seconds 60] [--repeat 1] [--long]
+    .venv/bin/python -m bench.transcription --models   # the model comparison (bench/models.py)
 
 (a) `processing.transcription.engine.transcribe(path)`: what the stage calls (configuration check,
     per-process model cache, streamed segments, word timestamps, progress callback).
@@ -249,10 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60, help="length of the generated speech (default 60)")
     parser.add_argument("--repeat", type=int, default=1, help="measured runs per variant; the median is shown")
     parser.add_argument("--long", action="store_true", help=f"also a {LONG_SECONDS // 60}-minute file (peak RSS)")
+    parser.add_argument(
+        "--models", action="store_true", help="compare tiny.en and base on English and Japanese (bench.models)"
+    )
     parser.add_argument("--variant", choices=sorted(LABELS), help=argparse.SUPPRESS)
     parser.add_argument("--audio", help=argparse.SUPPRESS)
     parser.add_argument("--warmup", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.models:
+        from bench import models  # the comparison lives in its own module
+
+        return models.main(["--seconds", str(args.seconds)])
     if args.variant:
         _variant_main(args.variant, args.audio, args.warmup, max(1, args.repeat))
         return 0

@@ -39,13 +39,14 @@ def transcription_run(upload: UploadedFile) -> dict[str, Any]:
         result = transcribe(audio, on_progress=progress, audio_stream=upload.audio_stream)
     upload.transcript_segments = result.segments
     upload.transcript_text = result.text
+    upload.translation_segments = result.translation
     upload.language = result.language
     upload.language_probability = result.language_probability
     upload.transcription_engine, upload.transcription_model = result.engine, result.model
     upload.transcription_seconds = round(result.seconds, 3)
     upload.save(
         update_fields=[
-            "transcript_segments", "transcript_text", "language", "language_probability",
+            "transcript_segments", "transcript_text", "translation_segments", "language", "language_probability",
             "transcription_engine", "transcription_model", "transcription_seconds",
         ]
     )  # fmt: skip
@@ -54,6 +55,7 @@ def transcription_run(upload: UploadedFile) -> dict[str, Any]:
         "engine": result.engine,
         "segments": len(result.segments),
         "language": result.language,
+        **({"translated_segments": len(result.translation)} if result.translation else {}),
         "rtf": round(result.seconds / result.duration, 3) if result.duration else None,
     }
 
@@ -120,6 +122,7 @@ def hls_run(upload: UploadedFile) -> dict[str, Any]:
             hls_options(),
             segments=upload.transcript_segments,
             language=upload.language,
+            translation=upload.translation_segments,
             on_progress=progress,
         )
         prefix = f"hls/{upload.pk}/{uuid.uuid4().hex[:12]}"

@@ -67,6 +67,9 @@ class UploadedFile(models.Model):
     transcript_segments = models.JSONField(default=list, blank=True, help_text="[{start, end, text}]")
     language = models.CharField(max_length=16, blank=True)
     language_probability = models.FloatField(null=True, blank=True)
+    translation_segments = models.JSONField(
+        default=list, blank=True, help_text="English translation [{start, end, text}] (WHISPER_TRANSLATE)"
+    )
     transcription_engine = models.CharField(max_length=32, blank=True)
     transcription_model = models.CharField(max_length=255, blank=True)
     transcription_seconds = models.FloatField(null=True, blank=True, help_text="Wall time of the stage")

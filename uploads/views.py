@@ -56,6 +56,7 @@ class StageView:
 class TimedText:
     start: float
     text: str
+    language: str = ""  # set on a segment spoken in another language than the recording's
 
     @property
     def seek(self) -> str:
@@ -85,7 +86,12 @@ def _stages(upload: UploadedFile) -> list[StageView]:
 
 
 def _timed(items: list[dict[str, Any]]) -> list[TimedText]:
-    return [TimedText(start=float(item.get("start") or 0), text=str(item.get("text", ""))) for item in items]
+    return [
+        TimedText(
+            start=float(item.get("start") or 0), text=str(item.get("text", "")), language=str(item.get("language", ""))
+        )
+        for item in items
+    ]
 
 
 def _hls_master_url(upload: UploadedFile) -> str | None:
@@ -200,6 +206,7 @@ def upload_detail(request: HttpRequest, upload_id: int) -> HttpResponse:
         "language_name": pipeline.language_name(upload.language),
         "status": _status_payload(upload),
         "segments": _timed(upload.transcript_segments or []),
+        "translation": _timed(upload.translation_segments or []),
         "summary_items": _timed(upload.summary_items or []),
         "issues": _timed(upload.issues or []),
         "solutions": _timed(upload.solutions or []),

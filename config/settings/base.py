@@ -189,6 +189,19 @@ WHISPER_MIN_WORD_PROBABILITY = env.float("WHISPER_MIN_WORD_PROBABILITY", default
 # with 600 s, 0.43 GB with 120 s). 0 = one call (1.8 GB there; ~0.85 MB more per second of audio).
 WHISPER_WINDOW_SECONDS = env.float("WHISPER_WINDOW_SECONDS", default=600.0)
 WHISPER_WORD_TIMESTAMPS = env.bool("WHISPER_WORD_TIMESTAMPS", default=True)
+# Large allocations of the transcription process get their own mappings, given back when freed (glibc
+# mallopt M_MMAP_THRESHOLD, set when faster-whisper loads a model). `python -m bench.models`, base on ~60 s
+# of speech: 1 MiB peaks at ~425 MB, glibc's default (0) at ~495 MB but transcribes ~25% faster.
+WHISPER_MALLOC_MMAP_THRESHOLD = env.int("WHISPER_MALLOC_MMAP_THRESHOLD", default=1024 * 1024)
+# Which language each window is transcribed in (WHISPER_LANGUAGE=auto): `each` identifies every window's
+# own (a recording that switches language mid-way), `first` keeps the first window's for all of them.
+# `python -m bench.languages` (README "Models"): on recordings that switch between English and Japanese,
+# `first` wrote the second language as nonsense (CER 1.26-2.73, WER 0.68) where `each` scored as on
+# one-language speech (CER 0.02-0.07, WER 0.13); on Japanese alone both gave CER 0.04, `each` 6% slower.
+WHISPER_WINDOW_LANGUAGE = env("WHISPER_WINDOW_LANGUAGE", default="each")
+# Also translate speech that is not English to English (Whisper's task=translate, a second pass over
+# the audio: about as long again): a second subtitle track in the player and a section on the page.
+WHISPER_TRANSLATE = env.bool("WHISPER_TRANSLATE", default=False)
 # openai-whisper keeps its .pt weights here; offline, the file must already be there.
 WHISPER_DOWNLOAD_ROOT = env("WHISPER_DOWNLOAD_ROOT", default=str(BASE_DIR / "var" / "whisper"))
 # Models assembled from installed packages (processing/transcription/assets.py: `make run`/`make test`

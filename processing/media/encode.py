@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 DURATION_TOLERANCE = 0.5
 MASTER = "master.m3u8"
 POSTER = "poster.jpg"
+TRANSLATION, TRANSLATION_NAME = "translation-en", "English (translated)"  # the WHISPER_TRANSLATE track
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,11 @@ def encode_hls(
     *,
     segments: list[dict[str, object]] | None = None,
     language: str = "",
+    translation: list[dict[str, object]] | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> HlsResult:
-    """Encode `source` into `work_dir/<attempt>/`; only exit code 0 and a full-length result count."""
+    """Encode `source` into `work_dir/<attempt>/`; only exit code 0 and a full-length result count.
+    `segments` become the subtitle track in `language`, `translation` a second one in English."""
     info = probe_file(source, options.limits)
     if info.width is None or info.height is None:
         raise InvalidMedia("no video stream to encode")
@@ -85,7 +88,7 @@ def encode_hls(
             continue
         has_subs = bool(segments)
         if segments:
-            _write_subtitles(job.out_dir, segments, language, info.duration)
+            _write_subtitles(job.out_dir, segments, language, info.duration, translation or [])
         try:
             make_poster(source, os.path.join(job.out_dir, POSTER), info.duration)
         except MediaToolError as exc:
@@ -135,18 +138,29 @@ def _encode(job: HlsJob, expected: float, stall_seconds: float, on_progress: Cal
         )
 
 
-def _write_subtitles(out_dir: str, segments: list[dict[str, object]], language: str, duration: float) -> None:
+def _write_subtitles(
+    out_dir: str,
+    segments: list[dict[str, object]],
+    language: str,
+    duration: float,
+    translation: list[dict[str, object]],
+) -> None:
+    """subs/subtitles.vtt in the recording's language (the default track) and, with a translation,
+    subs/translation-en.vtt, each with its one-segment playlist, both in the master's "subs" group."""
     os.makedirs(os.path.join(out_dir, "subs"))
-    with open(os.path.join(out_dir, "subs", "subtitles.vtt"), "w", encoding="utf-8") as fh:
-        fh.write(to_webvtt(segments))
-    with open(os.path.join(out_dir, "subs", "index.m3u8"), "w", encoding="utf-8") as fh:
-        fh.write(subtitle_playlist(duration))
+    tracks = [("subtitles", segments, language or "und", language_name(language))]
+    if translation:
+        tracks.append((TRANSLATION, translation, "en", TRANSLATION_NAME))
     master_path = os.path.join(out_dir, MASTER)
     with open(master_path, encoding="utf-8") as fh:
         master = fh.read()
-    master = add_subtitles_to_master(
-        master, uri="subs/index.m3u8", language=language or "und", name=language_name(language)
-    )
+    for stem, track, code, name in tracks:
+        playlist = "index.m3u8" if stem == "subtitles" else f"{stem}.m3u8"
+        with open(os.path.join(out_dir, "subs", f"{stem}.vtt"), "w", encoding="utf-8") as fh:
+            fh.write(to_webvtt(track))
+        with open(os.path.join(out_dir, "subs", playlist), "w", encoding="utf-8") as fh:
+            fh.write(subtitle_playlist(duration, f"{stem}.vtt"))
+        master = add_subtitles_to_master(master, uri=f"subs/{playlist}", language=code, name=name)
     with open(master_path, "w", encoding="utf-8") as fh:
         fh.write(master)
 

@@ -81,7 +81,29 @@ def _guarded_model_class() -> type:
     return GuardedWhisperModel
 
 
+def limit_heap(threshold: int) -> bool:
+    """glibc's mallopt(M_MMAP_THRESHOLD): allocations of at least `threshold` bytes get their own
+    mappings, handed back to the system when freed, instead of heap space that stays in the process's
+    RSS (CTranslate2 allocates and frees many large buffers per decoding step). It stays set for the
+    process; the ffmpeg children it starts later are new programs and keep glibc's defaults. 0, or a
+    C library without mallopt, leaves the heap as it is. True when the limit was set."""
+    if threshold <= 0:
+        return False
+    import ctypes  # the C library's mallopt: only when a limit is asked for
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    libc = ctypes.CDLL(name)
+    if not hasattr(libc, "mallopt"):
+        return False  # musl and other C libraries
+    m_mmap_threshold = -3  # from glibc's malloc.h
+    return bool(libc.mallopt(m_mmap_threshold, int(threshold)))
+
+
 def load(spec: ModelSpec, options: TranscriptionOptions) -> Any:
+    limit_heap(options.mmap_threshold)
     try:
         return _guarded_model_class()(
             spec.model,
@@ -107,14 +129,18 @@ def run(
     *,
     language: str | None,
     on_progress: ProgressCallback | None,
+    task: str = "transcribe",
 ) -> Transcript:
     """One window of decoded samples (float32, 16 kHz). faster-whisper's segment generator is consumed
-    one segment at a time, so progress is reported as decoding goes. `language` None detects it."""
-    word_timestamps = options.word_timestamps
+    one segment at a time, so progress is reported as decoding goes. `language` None detects it.
+    task="translate" writes English (Whisper's translation), without word times: they would time
+    words the speaker never said."""
+    word_timestamps = options.word_timestamps and task == "transcribe"
     segments, info = model.transcribe(
         samples,
         beam_size=options.beam_size,
         language=language,
+        task=task,
         vad_filter=options.vad,
         word_timestamps=word_timestamps,
     )

@@ -123,8 +123,10 @@ def run(
     *,
     language: str | None,
     on_progress: ProgressCallback | None,
+    task: str = "transcribe",
 ) -> Transcript:
-    """One window of decoded samples (float32, 16 kHz). `language` None detects it."""
+    """One window of decoded samples (float32, 16 kHz). `language` None detects it. task="translate"
+    writes English, without word times (as in backend_faster)."""
     duration = len(samples) / SAMPLE_RATE
     fp16 = spec.device == "cuda" and spec.compute_type == "float16"
     language, probability = _language(model, samples, fp16, language)
@@ -135,10 +137,11 @@ def run(
         if not clips:
             return result  # no speech at all; an empty clip list would make whisper decode everything
         clipped["clip_timestamps"] = clips
-    word_timestamps = options.word_timestamps
+    word_timestamps = options.word_timestamps and task == "transcribe"
     output = model.transcribe(
         samples,
         language=language,
+        task=task,
         beam_size=options.beam_size,
         word_timestamps=word_timestamps,
         fp16=fp16,
@@ -172,6 +175,14 @@ def _language(model: Any, samples: Any, fp16: bool, language: str | None) -> tup
     _, probs = model.detect_language(mel.half() if fp16 else mel)
     best = max(probs, key=probs.get)
     return str(best), float(probs[best])
+
+
+def detect_language(model: Any, samples: Any, spec: ModelSpec) -> tuple[str, float] | None:
+    """(language, probability) of the first 30 s of `samples` (WHISPER_WINDOW_LANGUAGE=each), or None
+    for less than half a second of audio."""
+    if len(samples) < SAMPLE_RATE // 2:
+        return None
+    return _language(model, samples, spec.device == "cuda" and spec.compute_type == "float16", None)
 
 
 def _speech_clips(samples: Any) -> list[float]:

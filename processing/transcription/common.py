@@ -11,6 +11,8 @@ OPENAI_WHISPER = "openai-whisper"
 ENGINES = (FASTER_WHISPER, OPENAI_WHISPER)
 
 ProgressCallback = Callable[[float], None]
+FIRST_WINDOW, EACH_WINDOW = "first", "each"  # WHISPER_WINDOW_LANGUAGE
+WINDOW_LANGUAGES = (FIRST_WINDOW, EACH_WINDOW)
 
 
 class TranscriptionConfigError(Exception):
@@ -35,6 +37,9 @@ class TranscriptionOptions:
     min_word_probability: float = 0.2  # WHISPER_MIN_WORD_PROBABILITY
     download_root: str = ""  # WHISPER_DOWNLOAD_ROOT
     models_dir: str = ""  # WHISPER_MODELS_DIR: where processing.transcription.assets puts ready models
+    window_language: str = EACH_WINDOW  # WHISPER_WINDOW_LANGUAGE: first | each
+    mmap_threshold: int = 0  # WHISPER_MALLOC_MMAP_THRESHOLD: bytes, set when faster-whisper loads a model
+    translate: bool = False  # WHISPER_TRANSLATE: an English translation beside a transcript in another language
 
     @property
     def language_code(self) -> str | None:
@@ -56,7 +61,8 @@ class ModelSpec:
 @dataclass
 class Transcript:
     segments: list[dict[str, Any]] = field(default_factory=list)
-    language: str = ""
+    translation: list[dict[str, Any]] = field(default_factory=list)  # English segments (WHISPER_TRANSLATE)
+    language: str = ""  # the language spoken longest; a segment in another one carries its own "language"
     language_probability: float = 0.0
     duration: float = 0.0
     engine: str = ""

@@ -12,7 +12,14 @@ from typing import Any
 from django.conf import settings
 
 from . import assets, backend_faster, backend_openai
-from .common import ENGINES, OPENAI_WHISPER, ModelSpec, TranscriptionConfigError, TranscriptionOptions
+from .common import (
+    ENGINES,
+    OPENAI_WHISPER,
+    WINDOW_LANGUAGES,
+    ModelSpec,
+    TranscriptionConfigError,
+    TranscriptionOptions,
+)
 from .language import detector_spec
 
 ENGLISH = "en"
@@ -34,6 +41,9 @@ def options_from_settings() -> TranscriptionOptions:
         min_word_probability=float(settings.WHISPER_MIN_WORD_PROBABILITY),
         download_root=str(settings.WHISPER_DOWNLOAD_ROOT),
         models_dir=str(settings.WHISPER_MODELS_DIR),
+        window_language=str(settings.WHISPER_WINDOW_LANGUAGE or "").strip().lower(),
+        translate=bool(settings.WHISPER_TRANSLATE),
+        mmap_threshold=int(settings.WHISPER_MALLOC_MMAP_THRESHOLD),
     )
 
 
@@ -78,6 +88,10 @@ def check_spec(spec: ModelSpec, options: TranscriptionOptions) -> None:
         backend_openai.resolve_checkpoint(spec.model, options)
     else:
         backend_faster.check_model(spec)
+    if options.window_language not in WINDOW_LANGUAGES:
+        raise TranscriptionConfigError(
+            f"WHISPER_WINDOW_LANGUAGE={options.window_language!r} is not a choice; use {' or '.join(WINDOW_LANGUAGES)}"
+        )
     language = options.language_code
     _check_language_code(language)
     if language not in (None, ENGLISH) and _is_english_only(spec):

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from . import backend_faster, backend_openai
 from .common import (
+    EACH_WINDOW,
     OPENAI_WHISPER,
     ModelSpec,
     ProgressCallback,
@@ -24,8 +25,8 @@ from .common import (
     shift_segment,
 )
 from .configuration import check_configuration, check_loaded_model, check_spec, options_from_settings, resolve_spec
-from .language import detect, detector_spec, refuse_if_not_english
-from .windows import audio_windows
+from .language import ENGLISH, MIN_PROBABILITY, detect, detector_spec, refuse_if_not_english
+from .windows import Window, audio_windows
 
 __all__ = [
     "ModelSpec",
@@ -92,11 +93,63 @@ def _forward_only(on_progress: ProgressCallback | None) -> ProgressCallback | No
     return report
 
 
-def _from(offset: float, on_progress: ProgressCallback | None) -> ProgressCallback | None:
-    """A window's progress (seconds into the window) as seconds into the recording."""
+def _from(offset: float, on_progress: ProgressCallback | None, share: float = 1.0) -> ProgressCallback | None:
+    """A window's progress (seconds into the window) as seconds into the recording. With translation,
+    each pass over a window counts for its `share` of the window."""
     if on_progress is None:
         return None
-    return lambda seconds: on_progress(offset + seconds)
+    return lambda seconds: on_progress(offset + seconds * share)
+
+
+def _run(
+    spec: ModelSpec,
+    model: Any,
+    samples: Any,
+    options: TranscriptionOptions,
+    *,
+    language: str | None,
+    on_progress: ProgressCallback | None,
+    task: str = "transcribe",
+) -> Transcript:
+    if spec.engine == OPENAI_WHISPER:
+        return backend_openai.run(model, samples, spec, options, language=language, on_progress=on_progress, task=task)
+    return backend_faster.run(model, samples, options, language=language, on_progress=on_progress, task=task)
+
+
+def _window_language(
+    spec: ModelSpec, model: Any, samples: Any, options: TranscriptionOptions, *, previous: str | None
+) -> tuple[str, float] | None:
+    """WHISPER_WINDOW_LANGUAGE=each: the language of this window's first 30 s of speech. A window the
+    model is unsure of (p < MIN_PROBABILITY: music, noise, a few words) keeps the previous window's
+    language rather than being transcribed as a guess; None lets the first window detect its own."""
+    if spec.engine == OPENAI_WHISPER:
+        found = backend_openai.detect_language(model, samples, spec)
+    else:
+        found = detect(model, samples, vad=options.vad)
+    if found is None or found[1] < MIN_PROBABILITY:
+        return (previous, found[1] if found else 0.0) if previous else None
+    return found
+
+
+def _translated(
+    spec: ModelSpec,
+    model: Any,
+    window: Window,
+    options: TranscriptionOptions,
+    language: str,
+    segments: list[dict[str, Any]],
+    on_progress: ProgressCallback | None,
+    share: float,
+) -> list[dict[str, Any]]:
+    """The window in English: Whisper's translation, or its own segments (without word times) when it is
+    English already or has no speech."""
+    if language == ENGLISH or not segments:
+        if on_progress is not None:
+            on_progress(window.offset + window.duration)
+        return [{key: value for key, value in segment.items() if key != "words"} for segment in segments]
+    progress = _from(window.offset + window.duration * share, on_progress, 1.0 - share)
+    part = _run(spec, model, window.samples, options, language=language, on_progress=progress, task="translate")
+    return [shift_segment(segment, window.offset) for segment in part.segments]
 
 
 def _multilingual(spec: ModelSpec, model: Any) -> bool:
@@ -115,9 +168,12 @@ def transcribe(
 
     The audio goes to the engine in windows of WHISPER_WINDOW_SECONDS cut at quiet points (see
     .windows), so memory stays bounded on long recordings; a recording that fits in one window is
-    transcribed in one call. Later windows keep the language found in the first. They are not prompted
-    with the text before them: with tiny.en that merged segments into 25 s runs and added a hallucinated
-    line at a cut, where independent windows gave the same segmentation as one call.
+    transcribed in one call. With WHISPER_WINDOW_LANGUAGE=first, later windows keep the language found
+    in the first; with `each`, every window's language is identified again (see _window_language).
+    Windows are not prompted with the text before them: with tiny.en that merged segments into 25 s
+    runs and added a hallucinated line at a cut, where independent windows gave the same segmentation
+    as one call. With WHISPER_TRANSLATE, each window that is not English is also translated to English
+    (Whisper's task=translate) into `translation`; English windows are copied there as they are.
 
     Raises TranscriptionConfigError (permanent) for a configuration that cannot work, with the same
     message the worker start-up check gives, rather than producing a wrong transcript.
@@ -130,29 +186,55 @@ def transcribe(
     check_loaded_model(spec, model, options)
     on_progress = _forward_only(on_progress)
     result = Transcript()
-    language = options.language_code
-    check_language = language is None and not _multilingual(spec, model)
+    forced = options.language_code
+    each = forced is None and options.window_language == EACH_WINDOW
+    multilingual = _multilingual(spec, model)
+    translate = options.translate and multilingual
+    language = forced
+    spoken: dict[str, float] = {}  # seconds of speech per language, to name the recording's language
+    probabilities: dict[str, float] = {}
+    parts: list[tuple[str, list[dict[str, Any]]]] = []
     for window in audio_windows(audio, options.window_seconds, stream=audio_stream):
-        if check_language and not window.offset:
+        if forced is None and not multilingual and (each or not window.offset):
             detector = get_model(detector_spec(options), options)
             refuse_if_not_english(detect(detector, window.samples, vad=options.vad), options)
-        progress = _from(window.offset, on_progress)
-        if spec.engine == OPENAI_WHISPER:
-            part = backend_openai.run(model, window.samples, spec, options, language=language, on_progress=progress)
+        found = None
+        if each and multilingual:
+            found = _window_language(spec, model, window.samples, options, previous=language)
+            language = found[0] if found else language
+        share = 0.5 if translate else 1.0
+        progress = _from(window.offset, on_progress, share)
+        part = _run(spec, model, window.samples, options, language=language, on_progress=progress)
+        window_language = part.language or language or ""
+        if found is not None:
+            probabilities.setdefault(window_language, found[1])
         else:
-            part = backend_faster.run(model, window.samples, options, language=language, on_progress=progress)
-        if not window.offset:
-            result.language, result.language_probability = part.language, part.language_probability
-            language = part.language or language
-        result.segments.extend(shift_segment(segment, window.offset) for segment in part.segments)
+            probabilities.setdefault(window_language, part.language_probability)
+        if language is None or (each and found is None and part.language_probability >= MIN_PROBABILITY):
+            language = part.language or None  # `first`: the first window's, for all; `each`: the previous one's
+        segments = [shift_segment(segment, window.offset) for segment in part.segments]
+        spoken[window_language] = spoken.get(window_language, 0.0) + sum(s["end"] - s["start"] for s in segments)
+        parts.append((window_language, segments))
+        if translate:
+            result.translation.extend(
+                _translated(spec, model, window, options, window_language, segments, on_progress, share)
+            )
         result.duration = window.offset + window.duration
         if window.offset:
             logger.info(
-                "transcribed window at %.1f s (%.1f s long): %d segments",
+                "transcribed window at %.1f s (%.1f s long, %s): %d segments",
                 window.offset,
                 window.duration,
+                window_language,
                 len(part.segments),
             )
+    result.language = max(spoken, key=lambda code: (spoken[code], -list(spoken).index(code)), default="")
+    result.language_probability = probabilities.get(result.language, 0.0)
+    if all(window_language in ("", ENGLISH) for window_language, _ in parts):
+        result.translation = []  # English throughout: the transcript is its own translation
+    for window_language, segments in parts:
+        marked = window_language and window_language != result.language
+        result.segments.extend({**segment, "language": window_language} if marked else segment for segment in segments)
     result.engine = spec.engine
     result.model = spec.model
     result.seconds = round(time.monotonic() - started, 3)
