@@ -69,10 +69,13 @@ _EN_ISSUE = re.compile(rf"\b(?:{_EN_ISSUE_CUES})\b", re.IGNORECASE)
 _EN_SOLUTION = re.compile(rf"\b(?:{_EN_SOLUTION_CUES})\b", re.IGNORECASE)
 _JA_ISSUE_CUES = (
     "問題", "課題", "懸念", "遅れ", "おくれ", "遅延", "不足", "足りない", "足りません", "困難", "難しい", "失敗",
-    "不満", "苦情", "障害", "リスク", "できない", "減少", "悪化",
+    "不満", "苦情", "障害", "リスク", "できない", "減少", "悪化", "予定より", "超過", "上回",
 )  # fmt: skip
+# "予定" alone also matched "費用が予定より高くなりました" (over what was planned: an issue); the plan
+# to do something reads "〜予定です" / "〜予定しています".
 _JA_SOLUTION_CUES = (
-    "べき", "提案", "しましょう", "ましょう", "予定", "対策", "改善", "導入", "検討", "する必要", "解決",
+    "べき", "提案", "しましょう", "ましょう", "予定です", "予定しています", "対策", "改善", "導入", "検討",
+    "する必要", "解決",
 )  # fmt: skip
 
 

@@ -149,7 +149,20 @@ def _translated(
         return [{key: value for key, value in segment.items() if key != "words"} for segment in segments]
     progress = _from(window.offset + window.duration * share, on_progress, 1.0 - share)
     part = _run(spec, model, window.samples, options, language=language, on_progress=progress, task="translate")
-    return [shift_segment(segment, window.offset) for segment in part.segments]
+    kept = [shift_segment(segment, window.offset) for segment in part.segments if _latin_script(segment["text"])]
+    if len(kept) < len(part.segments):
+        # Whisper's translate task sometimes writes the source language instead (seen with base on
+        # Japanese): such a segment is no translation, and the English track leaves it out.
+        logger.warning("translation at %.1f s: %d of %d segments were not English, left out",
+                       window.offset, len(part.segments) - len(kept), len(part.segments))  # fmt: skip
+    return kept
+
+
+def _latin_script(text: str) -> bool:
+    """At least 80% of the letters are ASCII: English, and not the Japanese (or Chinese, Russian...)
+    that the translate task can echo back. A Latin-script source echoed back is not caught."""
+    letters = [char for char in text if char.isalpha()]
+    return bool(letters) and sum(char.isascii() for char in letters) >= 0.8 * len(letters)
 
 
 def _multilingual(spec: ModelSpec, model: Any) -> bool:

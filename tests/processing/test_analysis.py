@@ -189,6 +189,13 @@ def test_japanese_solutions_include_proposals_and_exclude_neutral() -> None:
     assert JA_NEUTRAL not in texts
 
 
+def test_a_cost_over_plan_is_an_issue_not_a_proposed_solution() -> None:
+    over_plan = "工事の費用が予定より高くなりました。"
+    segments = [_seg(0.0, 3.0, over_plan), _seg(3.0, 6.0, "来週説明会を開く予定です。")]
+    assert _texts(definition_issue(segments, language="ja")) == [over_plan]
+    assert _texts(definition_solution(segments, language="ja")) == ["来週説明会を開く予定です。"]
+
+
 def test_japanese_items_carry_the_times_of_their_segments() -> None:
     # Given Japanese sentences split across two segments without any space
     # When issues and solutions are extracted

@@ -158,3 +158,29 @@ def test_poster_is_not_the_black_first_frame(tmp_path: Path) -> None:
 
     assert _mean_luma(first_frame) < 20
     assert _mean_luma(Path(result.out_dir) / POSTER) > 60
+
+
+def test_a_translation_is_a_second_subtitle_track_in_english(tmp_path: Path) -> None:
+    source = tmp_path / "ja.mp4"
+    _make_clip(source, CLIPS["landscape"])
+    japanese = [{"start": 0.0, "end": 2.5, "text": "本日の会議では、配送の遅れについて話し合います。"}]
+    english = [{"start": 0.0, "end": 2.5, "text": "Today we discuss the delivery delays."}]
+
+    result = encode_hls(
+        str(source), str(tmp_path / "work"), OPTIONS, segments=japanese, language="ja", translation=english
+    )
+
+    out = Path(result.out_dir)
+    master = (out / MASTER).read_text()
+    renditions = [line for line in master.splitlines() if line.startswith("#EXT-X-MEDIA:TYPE=SUBTITLES")]
+    assert len(renditions) == 2
+    assert 'NAME="Japanese",LANGUAGE="ja",DEFAULT=YES' in renditions[0]
+    assert renditions[0].endswith('URI="subs/index.m3u8"')
+    assert 'NAME="English (translated)",LANGUAGE="en",DEFAULT=NO' in renditions[1]
+    assert renditions[1].endswith('URI="subs/translation-en.m3u8"')
+    for uri in _uris(out / MASTER):  # both tracks' playlists resolve, each to its own WebVTT file
+        assert (out / uri).is_file(), uri
+    assert "translation-en.vtt" in (out / "subs" / "translation-en.m3u8").read_text()
+    (cue,) = parse_webvtt((out / "subs" / "subtitles.vtt").read_text())
+    assert (cue[0], cue[1], cue[2].replace("\n", "")) == (0.0, 2.5, japanese[0]["text"])  # 2 lines of <= 18
+    assert parse_webvtt((out / "subs" / "translation-en.vtt").read_text()) == [(0.0, 2.5, english[0]["text"])]

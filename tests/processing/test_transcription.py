@@ -187,6 +187,23 @@ def test_an_unknown_language_code_is_refused() -> None:
         check_configuration()
 
 
+def test_an_unknown_window_language_choice_is_refused() -> None:
+    with (
+        faster_whisper(WHISPER_WINDOW_LANGUAGE="sometimes"),
+        pytest.raises(
+            TranscriptionConfigError, match="WHISPER_WINDOW_LANGUAGE='sometimes' is not a choice; use first or each"
+        ),
+    ):
+        check_configuration()
+
+
+def test_the_heap_limit_is_set_through_glibc_and_zero_leaves_it() -> None:
+    from processing.transcription.backend_faster import limit_heap
+
+    assert limit_heap(0) is False
+    assert limit_heap(1024 * 1024) is True  # mallopt(M_MMAP_THRESHOLD) accepted (glibc)
+
+
 def test_an_unknown_engine_is_named() -> None:
     with faster_whisper(TRANSCRIPTION_ENGINE="nope"):
         with pytest.raises(TranscriptionConfigError, match="TRANSCRIPTION_ENGINE='nope'"):

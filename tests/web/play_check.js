@@ -2,7 +2,8 @@
 // open the upload's detail page, play the HLS stream, fetch the poster, read the subtitle tracks.
 // It measures and reports; the caller judges. Prints one JSON line on stdout:
 //   { detailUrl, stages, player: { hlsJs, duration, playedFrom, playedTo, subtitleTracks, subtitleNames },
-//     poster: { url, status, contentType, bytes }, failures: [...], problems: [...] }
+//     poster: { url, status, contentType, bytes }, content: { shown: { language, label, firstCue },
+//     subtitleLanguages, transcript, analysis, translation: { lang, text } }, failures: [...], problems: [...] }
 // `failures` are checks that could not be made (timeouts, missing elements); `problems` are console
 // errors, page errors and HTTP responses >= 400 seen on the way. Exits 1 when either is non-empty.
 //
@@ -105,6 +106,36 @@ async function checkPlayer(page, failures) {
   return player;
 }
 
+// The track the player shows, once its cues have loaded, and what the page says in which language.
+// Reported, not judged: callers that care assert on them (null when nothing loaded in 15 s).
+async function readSubtitlesAndText(page) {
+  const shown = await page
+    .waitForFunction(
+      () => {
+        const track = Array.from(document.getElementById("player").textTracks).find((t) => t.mode === "showing");
+        return track && track.cues && track.cues.length ? { language: track.language, label: track.label, firstCue: track.cues[0].text } : null;
+      },
+      null,
+      { timeout: 15000 },
+    )
+    .then((handle) => handle.jsonValue())
+    .catch(() => null);
+  const text = await page.evaluate(() => {
+    const section = (id) => {
+      const node = document.getElementById(id);
+      return node ? { lang: node.getAttribute("lang"), text: node.innerText.slice(0, 2000) } : null;
+    };
+    const tracks = window.hlsPlayer ? window.hlsPlayer.subtitleTracks : [];
+    return {
+      subtitleLanguages: tracks.map((t) => t.lang),
+      transcript: section("transcript"),
+      analysis: section("analysis"),
+      translation: section("translation"),
+    };
+  });
+  return { shown, ...text };
+}
+
 async function checkPoster(page, failures) {
   return measure(failures, "poster", () =>
     page.evaluate(async () => {
@@ -136,8 +167,10 @@ async function main() {
     log(`player: ${JSON.stringify(player)}`);
     const poster = await checkPoster(page, failures);
     log(`poster: ${JSON.stringify(poster)}`);
+    const content = await readSubtitlesAndText(page);
+    log(`shown subtitles: ${JSON.stringify(content.shown)}`);
     if (env.SCREENSHOT) await page.screenshot({ path: env.SCREENSHOT, fullPage: true });
-    process.stdout.write(JSON.stringify({ detailUrl, stages, player, poster, failures, problems }) + "\n");
+    process.stdout.write(JSON.stringify({ detailUrl, stages, player, poster, content, failures, problems }) + "\n");
     if (failures.length || problems.length) exitCode = 1;
   } catch (err) {
     const page = context.pages()[0];

@@ -235,6 +235,10 @@ def test_make_run_serves_the_processed_sample_and_ctrl_c_stops_everything(
         assert report["failures"] == [], report
         assert player["playedTo"] > player["playedFrom"], player
         assert player["subtitleTracks"] >= 1, player
+        shown = report["content"]["shown"]  # type: ignore[index]
+        assert shown is not None, report["content"]  # the subtitle track's cues loaded and are shown
+        assert shown["language"] == "en", shown
+        assert shown["firstCue"], shown
         assert poster["status"] == 200, poster
         assert str(poster["contentType"]).startswith("image/jpeg"), poster
         assert report["problems"] == [], report["problems"]

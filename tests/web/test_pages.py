@@ -281,6 +281,28 @@ def test_detail_names_the_transcripts_language_and_marks_its_text(alice: User) -
     assert "本日の会議を始めます。" in page
 
 
+def test_detail_marks_segments_in_another_language_and_shows_the_translation(alice: User) -> None:
+    upload = _upload(
+        alice, "kaigi.mp4", language="ja", stages={"transcription": {"status": StageStatus.SUCCEEDED}},
+        transcript_segments=[
+            {"start": 0.0, "end": 2.0, "text": "Good morning.", "language": "en"},
+            {"start": 2.0, "end": 4.0, "text": "本日の会議を始めます。"},
+        ],
+        translation_segments=[{"start": 2.0, "end": 4.0, "text": "We begin today's meeting."}],
+    )  # fmt: skip
+    page = _client(alice).get(f"/uploads/{upload.pk}/").content.decode()
+    assert '<li lang="en"><button type="button" class="ts" data-seek="0.000"' in page
+    assert '<li><button type="button" class="ts" data-seek="2.000"' in page  # the recording's own language
+    translation = page[page.index('<section id="translation" class="card" lang="en">') :]
+    assert "English translation" in translation
+    assert "We begin today&#x27;s meeting." in translation.split("</section>")[0]
+
+
+def test_detail_has_no_translation_section_without_one(alice: User) -> None:
+    upload = _upload(alice, "meeting.mp4", language="en", stages={"transcription": {"status": StageStatus.SUCCEEDED}})
+    assert 'id="translation"' not in _client(alice).get(f"/uploads/{upload.pk}/").content.decode()
+
+
 def test_favicon_answers_without_a_login(client: Client) -> None:
     response = client.get("/favicon.ico")
     assert (response.status_code, response["Content-Type"]) == (200, "image/svg+xml")
