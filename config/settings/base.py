@@ -196,8 +196,8 @@ WHISPER_MALLOC_MMAP_THRESHOLD = env.int("WHISPER_MALLOC_MMAP_THRESHOLD", default
 # Which language each window is transcribed in (WHISPER_LANGUAGE=auto): `each` identifies every window's
 # own (a recording that switches language mid-way), `first` keeps the first window's for all of them.
 # `python -m bench.languages` (README "Models"): on recordings that switch between English and Japanese,
-# `first` wrote the second language as nonsense (CER 1.26-2.73, WER 0.68) where `each` scored as on
-# one-language speech (CER 0.02-0.07, WER 0.13); on Japanese alone both gave CER 0.04, `each` 6% slower.
+# `first` wrote the second language as nonsense (CER 1.96-2.78, WER 0.68) where `each` scored as on
+# one-language speech (CER 0.02-0.07, WER 0.13-0.25); on Japanese alone both gave CER 0.04 in 18.5 s.
 WHISPER_WINDOW_LANGUAGE = env("WHISPER_WINDOW_LANGUAGE", default="each")
 # Also translate speech that is not English to English (Whisper's task=translate, a second pass over
 # the audio: about as long again): a second subtitle track in the player and a section on the page.
