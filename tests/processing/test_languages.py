@@ -140,7 +140,13 @@ def test_first_window_language_keeps_one_language_for_every_window(switching: tu
 
 def test_translation_to_english_is_a_second_set_of_segments(japanese: Path, tmp_path: Path) -> None:
     options = dataclasses.replace(_options("base"), translate=True)  # type: ignore[type-var]
-    result = transcribe(str(japanese), options=options)  # type: ignore[arg-type]
+    progress: list[float] = []
+    result = transcribe(str(japanese), options=options, on_progress=progress.append)  # type: ignore[arg-type]
+    # Progress covers both passes once: it never goes back, and the translation pass ends it.
+    assert progress == sorted(progress)
+    assert progress[-1] == pytest.approx(result.duration, abs=0.5)
+    # The transcription pass counts for the first half: each of its segments reported within it.
+    assert sum(1 for p in progress if p <= result.duration / 2 + 0.01) >= len(result.segments)
     assert result.language == "ja"
     assert JAPANESE_RE.search(result.text)
     text = " ".join(s["text"] for s in result.translation)
