@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from processing import language_names as names
 from processing.analysis.extractive import Item, Segment
 
 # Bump whenever a prompt or the reply contract changes, so stored results can be traced to the prompt that made them.
@@ -17,14 +18,6 @@ PROMPT_VERSION = "2026-11-23.1"
 
 ANALYSIS_KEYS = ("summary", "issues", "solutions")
 SUMMARY_KEYS = ("summary",)
-
-# Models follow "write in Japanese" far more reliably than "write in ja".
-_LANGUAGE_NAMES = {
-    "ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French", "hi": "Hindi",
-    "id": "Indonesian", "it": "Italian", "ja": "Japanese", "ko": "Korean", "nl": "Dutch", "pl": "Polish",
-    "pt": "Portuguese", "ru": "Russian", "sv": "Swedish", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian",
-    "vi": "Vietnamese", "zh": "Chinese",
-}  # fmt: skip
 
 _ITEM_SHAPE = '{"text": string, "start": number, "end": number}'
 
@@ -59,7 +52,7 @@ class ReplyInvalid(ValueError):
 
 
 def language_name(code: str) -> str:
-    return _LANGUAGE_NAMES.get(code, f"the language with ISO 639-1 code {code!r}")
+    return names.language_name(code) or f"the language with ISO 639-1 code {code!r}"
 
 
 def render_line(start: float, end: float, text: str) -> str:

@@ -12,25 +12,9 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-MIN_CUE_SECONDS = 0.5
+from processing import language_names as names
 
-_LANGUAGES = {
-    "en": "English",
-    "ja": "Japanese",
-    "zh": "Chinese",
-    "ko": "Korean",
-    "de": "German",
-    "fr": "French",
-    "es": "Spanish",
-    "it": "Italian",
-    "pt": "Portuguese",
-    "ru": "Russian",
-    "nl": "Dutch",
-    "ar": "Arabic",
-    "hi": "Hindi",
-    "pl": "Polish",
-    "tr": "Turkish",
-}
+MIN_CUE_SECONDS = 0.5
 
 # One attribute of an HLS attribute list: quoted values may hold commas.
 _ATTRIBUTE = re.compile(r'(?:[^,"]|"[^"]*")+')
@@ -202,8 +186,6 @@ def add_subtitles_to_master(master: str, *, uri: str, language: str, name: str, 
 
 
 def language_name(code: str) -> str:
+    """The subtitle rendition's NAME: the language's English name, the code itself when unknown."""
     code = code.strip()
-    if not code:
-        return "Subtitles"
-    primary = re.split(r"[-_]", code.lower(), maxsplit=1)[0]
-    return _LANGUAGES.get(primary, code)
+    return (names.language_name(code) or code) if code else "Subtitles"

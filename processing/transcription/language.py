@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from processing.language_names import language_name
+
 from . import assets
 from .common import FASTER_WHISPER, ModelSpec, TranscriptionConfigError, TranscriptionOptions
 
@@ -67,11 +69,4 @@ def refuse_if_not_english(found: tuple[str, float] | None, options: Transcriptio
 
 
 def _name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
-
-
-LANGUAGE_NAMES = {
-    "ja": "Japanese", "en": "English", "zh": "Chinese", "ko": "Korean", "de": "German", "fr": "French",
-    "es": "Spanish", "it": "Italian", "pt": "Portuguese", "ru": "Russian", "nl": "Dutch", "ar": "Arabic",
-    "hi": "Hindi", "vi": "Vietnamese", "th": "Thai", "id": "Indonesian", "tr": "Turkish", "pl": "Polish",
-}  # fmt: skip
+    return language_name(code) or code

@@ -138,6 +138,15 @@ def test_first_window_language_keeps_one_language_for_every_window(switching: tu
     assert not JAPANESE_RE.search(_within(result.segments, japanese))
 
 
+def test_an_english_only_model_checks_every_window(switching: tuple[Path, list[Part]]) -> None:
+    """tiny.en on the English-then-Japanese recording: the first window passes the check, the second
+    (Japanese) ends the stage with the reason; with `first` only the first window would be checked."""
+    path, _ = switching
+    options = dataclasses.replace(_options("tiny.en"), window_seconds=16.0, window_language="each")  # type: ignore[type-var]
+    with pytest.raises(NotEnglish, match=r"in Japanese \(ja, p=\d\.\d\d\)"):
+        transcribe(str(path), options=options)  # type: ignore[arg-type]
+
+
 def test_translation_to_english_is_a_second_set_of_segments(japanese: Path, tmp_path: Path) -> None:
     options = dataclasses.replace(_options("base"), translate=True)  # type: ignore[type-var]
     progress: list[float] = []
