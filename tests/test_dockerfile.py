@@ -148,12 +148,12 @@ def test_collectstatic_runs_as_written_with_production_settings(collected: Path)
 
 
 def test_the_models_are_assembled_and_verified_at_build_time(image: Path) -> None:
-    (command,) = [args for args in steps("RUN") if "processing.transcription.assets assemble" in args]
+    (command,) = [args for args in steps("RUN") if "processing.assets assemble" in args]
     done = run_shell(command, image, stage_env())
     assert done.returncode == 0, done.stderr
-    for name in ("base", "tiny.en"):  # WHISPER_MODELS_DIR's default in the image: /app/var/models
-        marker = json.loads((image / "var" / "models" / name / ".verified.json").read_text())
-        assert (image / "var" / "models" / name / "model.bin").stat().st_size == marker["size"]
+    for name, filename in (("base", "model.bin"), ("tiny.en", "model.bin"), ("qwen2.5-1.5b", "model.gguf")):
+        marker = json.loads((image / "var" / "models" / name / ".verified.json").read_text())  # /app/var/models
+        assert (image / "var" / "models" / name / filename).stat().st_size == marker["size"]
 
 
 def test_check_deploy_passes_with_the_documented_production_environment(image: Path, tmp_path: Path) -> None:

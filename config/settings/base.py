@@ -204,9 +204,20 @@ WHISPER_WINDOW_LANGUAGE = env("WHISPER_WINDOW_LANGUAGE", default="each")
 WHISPER_TRANSLATE = env.bool("WHISPER_TRANSLATE", default=False)
 # openai-whisper keeps its .pt weights here; offline, the file must already be there.
 WHISPER_DOWNLOAD_ROOT = env("WHISPER_DOWNLOAD_ROOT", default=str(BASE_DIR / "var" / "whisper"))
-# Models assembled from installed packages (processing/transcription/assets.py: `make run`/`make test`
+# Models assembled from installed packages (processing/assets.py: `make run`/`make test`
 # and the Docker image do it): WHISPER_MODEL=base (multilingual) or tiny.en names one of them.
 WHISPER_MODELS_DIR = env("WHISPER_MODELS_DIR", default=str(BASE_DIR / "var" / "models"))
+
+# --- Local language model (manage.py llm_server) -----------------------------------------------------
+# llama.cpp's OpenAI-compatible server on a model this project installs (processing/assets.py:
+# qwen2.5-1.5b, Qwen2.5-Coder-1.5B-Instruct Q4_K_M) or any .gguf file.
+LLM_MODEL = env("LLM_MODEL", default="qwen2.5-1.5b")
+LLM_HOST = env("LLM_HOST", default="127.0.0.1")
+LLM_PORT = env.int("LLM_PORT", default=8091)
+LLM_CONTEXT = env.int("LLM_CONTEXT", default=4096)  # tokens per request slot
+LLM_THREADS = env.int("LLM_THREADS", default=0)  # 0 = the machine's cores
+LLM_PARALLEL = env.int("LLM_PARALLEL", default=1)  # requests decoded at once
+LLM_API_KEY = env("LLM_API_KEY", default="")  # empty = none (loopback or a private network)
 
 # --- Analysis ----------------------------------------------------------------------------------
 ANALYSIS_BACKEND = env("ANALYSIS_BACKEND", default="extractive")  # extractive | openai

@@ -36,7 +36,7 @@ class TranscriptionOptions:
     word_timestamps: bool = True  # WHISPER_WORD_TIMESTAMPS
     min_word_probability: float = 0.2  # WHISPER_MIN_WORD_PROBABILITY
     download_root: str = ""  # WHISPER_DOWNLOAD_ROOT
-    models_dir: str = ""  # WHISPER_MODELS_DIR: where processing.transcription.assets puts ready models
+    models_dir: str = ""  # WHISPER_MODELS_DIR: where processing.assets puts ready models
     window_language: str = EACH_WINDOW  # WHISPER_WINDOW_LANGUAGE: first | each
     mmap_threshold: int = 0  # WHISPER_MALLOC_MMAP_THRESHOLD: bytes, set when faster-whisper loads a model
     translate: bool = False  # WHISPER_TRANSLATE: an English translation beside a transcript in another language

