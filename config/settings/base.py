@@ -230,6 +230,9 @@ ANALYSIS_LLM_TIMEOUT = env.float("ANALYSIS_LLM_TIMEOUT", default=60.0)
 ANALYSIS_LLM_MAX_RETRIES = env.int("ANALYSIS_LLM_MAX_RETRIES", default=4)
 ANALYSIS_LLM_MAX_CONCURRENCY = env.int("ANALYSIS_LLM_MAX_CONCURRENCY", default=2)  # per worker process
 ANALYSIS_LLM_CONTEXT_CHARS = env.int("ANALYSIS_LLM_CONTEXT_CHARS", default=24000)  # transcript chars per request
+# json_schema: the reply's JSON schema as the response format (llama.cpp, vLLM, OpenAI, Ollama >= 0.5
+# constrain their output to it); json_object: any JSON object, for servers without schema support.
+ANALYSIS_LLM_RESPONSE_FORMAT = env("ANALYSIS_LLM_RESPONSE_FORMAT", default="json_schema")
 
 # --- HLS ---------------------------------------------------------------------------------------
 HLS_ENCODER = env("HLS_ENCODER", default="auto")  # auto | nvenc | libx264

@@ -23,6 +23,7 @@ from processing.analysis.results import (
     AnalysisOutputError,
     AnalysisResult,
     AnalysisTransientError,
+    exclusive,
 )
 
 __all__ = [
@@ -65,7 +66,7 @@ def transcript_language(segments: list[Segment], language: str) -> str:
 def _analyze_extractive(segments: list[Segment], language: str, options: AnalysisOptions) -> AnalysisResult:
     started = time.monotonic()
     summary = summarize_text(segments, language=language, max_sentences=options.summary_sentences)
-    issues = definition_issue(segments, language=language)
     solutions = definition_solution(segments, language=language)
+    issues = exclusive(definition_issue(segments, language=language), solutions)
     meta = {"language": language, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
     return AnalysisResult(summary, issues, solutions, backend="extractive", model="", meta=meta)

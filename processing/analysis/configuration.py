@@ -19,4 +19,5 @@ def options_from_settings() -> AnalysisOptions:
         max_retries=int(settings.ANALYSIS_LLM_MAX_RETRIES),
         max_concurrency=int(settings.ANALYSIS_LLM_MAX_CONCURRENCY),
         context_chars=int(settings.ANALYSIS_LLM_CONTEXT_CHARS),
+        response_format=str(settings.ANALYSIS_LLM_RESPONSE_FORMAT or ""),
     )

@@ -31,6 +31,7 @@ from processing.analysis.results import (
     AnalysisOutputError,
     AnalysisResult,
     AnalysisTransientError,
+    exclusive,
 )
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class _Config:
     max_concurrency: int
     context_chars: int
     summary_items: int
+    response_format: str
 
 
 def analyze(segments: list[Segment], *, language: str, options: AnalysisOptions) -> AnalysisResult:
@@ -74,6 +76,7 @@ def analyze(segments: list[Segment], *, language: str, options: AnalysisOptions)
         # A transcript without words yields no chunks: nothing to send, and an empty result is the truth.
         parts = [_analyze_chunk(run, chunk, language, i, len(chunks)) for i, chunk in enumerate(chunks, 1)]
         summary = _merge_summaries(run, parts, language) if len(parts) > 1 else [i for p in parts for i in p["summary"]]
+    solutions = schema.dedupe(item for part in parts for item in part["solutions"])
     latency_ms = round((time.monotonic() - started) * 1000, 1)
     logger.info(
         "LLM analysis done: model=%s chunks=%d requests=%d total_tokens=%d latency_ms=%.0f",
@@ -85,8 +88,8 @@ def analyze(segments: list[Segment], *, language: str, options: AnalysisOptions)
     )
     return AnalysisResult(
         summary=summary,
-        issues=schema.dedupe(item for part in parts for item in part["issues"]),
-        solutions=schema.dedupe(item for part in parts for item in part["solutions"]),
+        issues=exclusive(schema.dedupe(item for part in parts for item in part["issues"]), solutions),
+        solutions=solutions,
         backend="openai",
         model=config.model,
         meta={
@@ -96,6 +99,7 @@ def analyze(segments: list[Segment], *, language: str, options: AnalysisOptions)
             "latency_ms": latency_ms,
             "requests": run.requests,
             "repairs": run.repairs,
+            "uncited": run.uncited,
             "chunks": len(chunks),
         },
     )
@@ -103,13 +107,15 @@ def analyze(segments: list[Segment], *, language: str, options: AnalysisOptions)
 
 def _analyze_chunk(run: _Run, chunk: list[Segment], language: str, part: int, parts: int) -> dict[str, list[Item]]:
     system = schema.analysis_prompt(language=language, max_items=run.config.summary_items, part=part, parts=parts)
-    return run.ask(system, schema.render_segments(chunk), schema.ANALYSIS_KEYS, f"part {part}/{parts}")
+    reply = run.ask(system, schema.render_segments(chunk), schema.ANALYSIS_KEYS, f"part {part}/{parts}")
+    return {key: run.keep_cited(items, chunk, f"{key} of part {part}/{parts}") for key, items in reply.items()}
 
 
 def _merge_summaries(run: _Run, parts: list[dict[str, list[Item]]], language: str) -> list[Item]:
     system = schema.merge_prompt(language=language, max_items=run.config.summary_items)
     partial = [item for part in parts for item in part["summary"]]
-    return run.ask(system, schema.render_items(partial), schema.SUMMARY_KEYS, "the merged summary")["summary"]
+    merged = run.ask(system, schema.render_items(partial), schema.SUMMARY_KEYS, "the merged summary")["summary"]
+    return run.keep_cited(merged, partial, "the merged summary")
 
 
 @dataclass
@@ -121,6 +127,7 @@ class _Run:
     time_limit: float
     requests: int = 0
     repairs: int = 0
+    uncited: int = 0  # items dropped because their times point at no segment
     usage: dict[str, int] = field(
         default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     )
@@ -131,7 +138,7 @@ class _Run:
             {"role": "system", "content": system},
             {"role": "user", "content": user},
         ]
-        content = self.complete(messages)
+        content = self.complete(messages, keys)
         try:
             return schema.parse_reply(content, keys=keys, time_limit=self.time_limit)
         except schema.ReplyInvalid as error:
@@ -139,7 +146,7 @@ class _Run:
             messages.append({"role": "assistant", "content": content or ""})
             messages.append({"role": "user", "content": schema.repair_prompt(str(error))})
         self.repairs += 1
-        content = self.complete(messages)
+        content = self.complete(messages, keys)
         try:
             return schema.parse_reply(content, keys=keys, time_limit=self.time_limit)
         except schema.ReplyInvalid as error:
@@ -147,17 +154,27 @@ class _Run:
                 f"the LLM ({self.config.model}) reply for {label} was still invalid after one repair attempt: {error}"
             ) from error
 
-    def complete(self, messages: list[ChatCompletionMessageParam]) -> str | None:
+    def keep_cited(self, items: list[Item], sources: Sequence[Segment | Item], label: str) -> list[Item]:
+        kept = schema.cited(items, sources)
+        if len(kept) < len(items):
+            self.uncited += len(items) - len(kept)
+            logger.warning("LLM %s: %d item(s) cite no segment and were dropped", label, len(items) - len(kept))
+        return kept
+
+    def complete(self, messages: list[ChatCompletionMessageParam], keys: Sequence[str]) -> str | None:
         """Send one chat completion, retrying what may pass; return the reply text."""
         error: openai.APIError | None = None
         attempts = self.config.max_retries + 1
+        response_format: Any = schema.response_format(self.config.response_format, keys)  # the SDK's TypedDicts
         for attempt in range(attempts):
             self.requests += 1
             retry_after: float | None = None
             try:
                 with _request_slot(self.config.max_concurrency):
                     response = self.client.chat.completions.create(
-                        model=self.config.model, messages=messages, response_format={"type": "json_object"}
+                        model=self.config.model,
+                        messages=messages,
+                        response_format=response_format,
                     )
             except openai.APIStatusError as exc:
                 if not _retryable(exc.status_code):
@@ -223,7 +240,21 @@ def _read_config(options: AnalysisOptions) -> _Config:
         max_concurrency=_at_least("ANALYSIS_LLM_MAX_CONCURRENCY", options.max_concurrency, 1),
         context_chars=_at_least("ANALYSIS_LLM_CONTEXT_CHARS", options.context_chars, 1),
         summary_items=_at_least("ANALYSIS_SUMMARY_SENTENCES", options.summary_sentences, 1),
+        response_format=_response_format(options.response_format),
     )
+
+
+RESPONSE_FORMATS = ("json_schema", "json_object")
+
+
+def _response_format(value: str) -> str:
+    kind = value.strip().lower()
+    if kind not in RESPONSE_FORMATS:
+        raise AnalysisConfigError(
+            f"ANALYSIS_LLM_RESPONSE_FORMAT={value!r} is not one of {', '.join(RESPONSE_FORMATS)}: set it to "
+            "json_schema (the reply's schema, for servers that constrain output) or json_object"
+        )
+    return kind
 
 
 def _at_least(name: str, value: _N, minimum: _N) -> _N:

@@ -14,7 +14,7 @@ from processing import language_names as names
 from processing.analysis.extractive import Item, Segment
 
 # Bump whenever a prompt or the reply contract changes, so stored results can be traced to the prompt that made them.
-PROMPT_VERSION = "2026-11-23.1"
+PROMPT_VERSION = "2026-12-03.1"
 
 ANALYSIS_KEYS = ("summary", "issues", "solutions")
 SUMMARY_KEYS = ("summary",)
@@ -53,6 +53,43 @@ class ReplyInvalid(ValueError):
 
 def language_name(code: str) -> str:
     return names.language_name(code) or f"the language with ISO 639-1 code {code!r}"
+
+
+def reply_schema(keys: Sequence[str]) -> dict[str, Any]:
+    """The JSON schema of a reply with `keys` (a list of items each): sent as the response format, so a
+    server that constrains its output to it (llama.cpp, vLLM, OpenAI) cannot break the shape. Limits the
+    schema dialects differ on (minLength, maxItems) are left to parse_reply."""
+    item = {
+        "type": "object",
+        "properties": {"text": {"type": "string"}, "start": {"type": "number"}, "end": {"type": "number"}},
+        "required": ["text", "start", "end"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {key: {"type": "array", "items": item} for key in keys},
+        "required": list(keys),
+        "additionalProperties": False,
+    }
+
+
+def response_format(kind: str, keys: Sequence[str]) -> dict[str, Any]:
+    """ANALYSIS_LLM_RESPONSE_FORMAT: `json_schema` (the reply's schema, strict) or `json_object` (any JSON
+    object, for servers without schema support)."""
+    if kind == "json_object":
+        return {"type": "json_object"}
+    name = "meeting_summary" if tuple(keys) == SUMMARY_KEYS else "meeting_analysis"
+    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": reply_schema(keys)}}
+
+
+def cited(items: list[Item], segments: Sequence[Segment], slack: float = 0.5) -> list[Item]:
+    """The items whose [start, end] overlaps at least one segment (within `slack` seconds): a citation
+    that points at no segment supports nothing, and the item goes."""
+    return [
+        item
+        for item in items
+        if any(item["start"] <= s["end"] + slack and item["end"] >= s["start"] - slack for s in segments)
+    ]
 
 
 def render_line(start: float, end: float, text: str) -> str:

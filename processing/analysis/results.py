@@ -22,6 +22,7 @@ class AnalysisOptions:
     max_retries: int = 4  # ANALYSIS_LLM_MAX_RETRIES
     max_concurrency: int = 2  # ANALYSIS_LLM_MAX_CONCURRENCY
     context_chars: int = 24000  # ANALYSIS_LLM_CONTEXT_CHARS
+    response_format: str = "json_schema"  # ANALYSIS_LLM_RESPONSE_FORMAT: json_schema | json_object
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,29 @@ class AnalysisOutputError(AnalysisError):
 
 class AnalysisTransientError(AnalysisError):
     """Worth retrying later: the endpoint was rate-limited, down or slow through every in-call retry."""
+
+
+SAME_ITEM = 0.6  # word (or, for Japanese and Chinese, character-pair) overlap from which two items are one
+
+
+def _tokens(text: str) -> set[str]:
+    """Lower-cased words; for text without spaces (Japanese, Chinese) its character pairs."""
+    letters = "".join(char.lower() if char.isalnum() else " " for char in text)
+    words = letters.split()
+    if len(words) > 1 or not words:
+        return set(words)
+    word = words[0]
+    return {word[i : i + 2] for i in range(max(1, len(word) - 1))}
+
+
+def same_item(a: str, b: str) -> bool:
+    """Jaccard overlap of the two texts' tokens at least SAME_ITEM (a reworded copy counts)."""
+    left, right = _tokens(a), _tokens(b)
+    return bool(left and right) and len(left & right) / len(left | right) >= SAME_ITEM
+
+
+def exclusive(issues: list[Item], solutions: list[Item]) -> list[Item]:
+    """The issues without those that are also listed as a solution: an item is one or the other, and a
+    sentence that proposes an action is a solution even when it names the problem it solves ("We
+    propose a new routing system to reduce the delays")."""
+    return [issue for issue in issues if not any(same_item(issue["text"], s["text"]) for s in solutions)]

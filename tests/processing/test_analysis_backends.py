@@ -14,6 +14,7 @@ from django.test import override_settings
 from processing.analysis.backends import (
     AnalysisConfigError,
     AnalysisError,
+    AnalysisOptions,
     AnalysisOutputError,
     AnalysisTransientError,
     analyze,
@@ -130,3 +131,39 @@ def test_openai_misconfiguration_names_the_setting(
 def test_error_classes_share_one_base() -> None:
     for error in (AnalysisConfigError, AnalysisOutputError, AnalysisTransientError):
         assert issubclass(error, AnalysisError)
+
+
+def test_a_proposal_that_names_the_problem_is_a_solution_only() -> None:
+    """make run's sample: "We propose a new routing system to reduce the delays" matches an issue cue
+    (delays) and a solution cue (propose); the extractive backend used to list it under both."""
+    from processing.media.samples import SAMPLE_SPEECH
+
+    sentences = [s.strip() + "." for s in SAMPLE_SPEECH.split(".") if s.strip()]
+    segments: list[Segment] = [
+        {"start": float(i * 3), "end": float(i * 3 + 3), "text": s} for i, s in enumerate(sentences)
+    ]
+    proposal = "We propose a new routing system to reduce the delays."
+    assert proposal in [item["text"] for item in definition_issue(segments)]  # the cue alone matches both
+
+    result = analyze(segments, language="en", options=AnalysisOptions(backend="extractive"))
+
+    assert proposal in [item["text"] for item in result.solutions]
+    assert proposal not in [item["text"] for item in result.issues]
+    assert "Customers complained because the tracking page was broken for two days." in [
+        item["text"] for item in result.issues
+    ]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("We should move payments to the new provider.", "Move the payments to the new provider.", True),
+        ("Payments keep failing.", "Move payments to the new provider.", False),
+        ("北の倉庫への配送が三日遅れています。", "北の倉庫への配送が3日遅れています", True),
+        ("北の倉庫への配送が三日遅れています。", "来月までに運転手を二人増やすことを提案します。", False),
+    ],
+)
+def test_same_item_by_word_or_character_pair_overlap(a: str, b: str, same: bool) -> None:
+    from processing.analysis.results import same_item
+
+    assert same_item(a, b) is same

@@ -237,7 +237,13 @@ def test_success_parses_items_and_records_meta(server: FakeLLM) -> None:
     (request,) = server.requests
     assert request.path == "/v1/chat/completions"
     assert request.body["model"] == "test-model"
-    assert request.body["response_format"] == {"type": "json_object"}
+    # The reply's JSON schema is the response format: a server that constrains output cannot break it.
+    response_format = request.body["response_format"]
+    assert (response_format["type"], response_format["json_schema"]["strict"]) == ("json_schema", True)
+    schema = response_format["json_schema"]["schema"]
+    assert schema["required"] == ["summary", "issues", "solutions"]
+    assert schema["properties"]["issues"]["items"]["required"] == ["text", "start", "end"]
+    assert meta["uncited"] == 0
     assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
     assert "English" in request.system
     for key in ('"summary"', '"issues"', '"solutions"'):
@@ -245,6 +251,46 @@ def test_success_parses_items_and_records_meta(server: FakeLLM) -> None:
     assert request.user.splitlines()[1] == "[4.0-9.5] The mobile release is delayed because payments keep failing."
     # Local servers need no key; the SDK refuses an empty one, so a placeholder is sent.
     assert request.headers["authorization"] == "Bearer unused"
+
+
+def test_json_object_is_the_format_for_servers_without_schemas(server: FakeLLM) -> None:
+    server.script(GOOD)
+    with override_settings(ANALYSIS_LLM_RESPONSE_FORMAT="json_object"):
+        analyze(EN_SEGMENTS, language="en")
+    assert server.requests[0].body["response_format"] == {"type": "json_object"}
+
+
+def test_an_unknown_response_format_is_a_configuration_error(server: FakeLLM) -> None:
+    with (
+        override_settings(ANALYSIS_LLM_RESPONSE_FORMAT="grammar"),
+        pytest.raises(AnalysisConfigError, match="ANALYSIS_LLM_RESPONSE_FORMAT='grammar' is not one of"),
+    ):
+        analyze(EN_SEGMENTS, language="en")
+    assert server.requests == []
+
+
+def test_items_citing_no_segment_are_dropped(server: FakeLLM) -> None:
+    # 15.0-20.0 holds a segment; 20.5-20.9 lies in the second of slack after the last one: a time
+    # parse_reply accepts, but no segment is there.
+    nowhere = _item("A point nobody made.", 20.6, 20.9)
+    server.script(Reply(content=_content(summary=[*SUMMARY, nowhere], issues=[nowhere, *ISSUES])))
+
+    result = analyze(EN_SEGMENTS, language="en")
+
+    assert result.summary == SUMMARY
+    assert result.issues == ISSUES
+    assert result.meta["uncited"] == 2
+
+
+def test_an_item_is_never_both_an_issue_and_a_solution(server: FakeLLM) -> None:
+    both = _item("We should move payments to the new provider.", 9.5, 15.0)
+    reworded = _item("Move the payments to the new provider.", 9.5, 15.0)
+    server.script(Reply(content=_content(issues=[*ISSUES, both], solutions=[reworded])))
+
+    result = analyze(EN_SEGMENTS, language="en")
+
+    assert result.issues == ISSUES  # the proposal is a solution only
+    assert result.solutions == [reworded]
 
 
 def test_configured_api_key_is_sent(server: FakeLLM) -> None:
