@@ -56,7 +56,7 @@ class AnalysisTransientError(AnalysisError):
 SAME_ITEM = 0.6  # word (or, for Japanese and Chinese, character-pair) overlap from which two items are one
 
 
-def _tokens(text: str) -> set[str]:
+def tokens(text: str) -> set[str]:
     """Lower-cased words; for text without spaces (Japanese, Chinese) its character pairs."""
     letters = "".join(char.lower() if char.isalnum() else " " for char in text)
     words = letters.split()
@@ -68,7 +68,7 @@ def _tokens(text: str) -> set[str]:
 
 def same_item(a: str, b: str) -> bool:
     """Jaccard overlap of the two texts' tokens at least SAME_ITEM (a reworded copy counts)."""
-    left, right = _tokens(a), _tokens(b)
+    left, right = tokens(a), tokens(b)
     return bool(left and right) and len(left & right) / len(left | right) >= SAME_ITEM
 
 
