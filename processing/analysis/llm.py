@@ -16,8 +16,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
 import openai
 from openai import OpenAI
@@ -25,6 +24,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from processing.analysis import llm_schema as schema
 from processing.analysis.extractive import Item, Segment
+from processing.analysis.llm_config import Config, read_config
 from processing.analysis.results import (
     AnalysisConfigError,
     AnalysisOptions,
@@ -35,7 +35,6 @@ from processing.analysis.results import (
 )
 
 logger = logging.getLogger(__name__)
-_N = TypeVar("_N", int, float)
 
 PROMPT_VERSION = schema.PROMPT_VERSION
 BACKOFF_BASE = 0.5  # seconds before the first retry, doubled per retry
@@ -52,22 +51,9 @@ _semaphore_size = 0
 _semaphore_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class _Config:
-    base_url: str
-    api_key: str
-    model: str
-    timeout: float
-    max_retries: int
-    max_concurrency: int
-    context_chars: int
-    summary_items: int
-    response_format: str
-
-
 def analyze(segments: list[Segment], *, language: str, options: AnalysisOptions) -> AnalysisResult:
     """Analyse with the LLM `options` name; `language` is the transcript's language code (e.g. "ja")."""
-    config = _read_config(options)
+    config = read_config(options)
     started = time.monotonic()
     chunks = schema.chunk_segments(segments, config.context_chars)
     time_limit = max((s["end"] for s in segments), default=0.0) + 1.0
@@ -123,7 +109,7 @@ class _Run:
     """One analyze() call: its client, settings and the counters that end up in meta."""
 
     client: OpenAI
-    config: _Config
+    config: Config
     time_limit: float
     requests: int = 0
     repairs: int = 0
@@ -217,52 +203,6 @@ class _Run:
         return choice.message.content if choice.message else None
 
 
-def _read_config(options: AnalysisOptions) -> _Config:
-    base_url = options.base_url.strip()
-    host = urlsplit(base_url).hostname
-    if urlsplit(base_url).scheme not in ("http", "https") or not host:
-        raise AnalysisConfigError(f"OPENAI_BASE_URL {base_url!r} is not an http(s) URL: set OPENAI_BASE_URL")
-    model = options.model.strip()
-    if not model:
-        raise AnalysisConfigError("no LLM model configured: set ANALYSIS_LLM_MODEL")
-    api_key = options.api_key.strip()
-    if not api_key:
-        if host == "openai.com" or host.endswith(".openai.com"):
-            raise AnalysisConfigError(f"OPENAI_API_KEY is empty but OPENAI_BASE_URL is {base_url}: set OPENAI_API_KEY")
-        # Local servers (Ollama, llama.cpp, vLLM) need no key, but the SDK refuses an empty one.
-        api_key = "unused"
-    return _Config(
-        base_url=base_url,
-        api_key=api_key,
-        model=model,
-        timeout=_at_least("ANALYSIS_LLM_TIMEOUT", options.timeout, 0.001),
-        max_retries=_at_least("ANALYSIS_LLM_MAX_RETRIES", options.max_retries, 0),
-        max_concurrency=_at_least("ANALYSIS_LLM_MAX_CONCURRENCY", options.max_concurrency, 1),
-        context_chars=_at_least("ANALYSIS_LLM_CONTEXT_CHARS", options.context_chars, 1),
-        summary_items=_at_least("ANALYSIS_SUMMARY_SENTENCES", options.summary_sentences, 1),
-        response_format=_response_format(options.response_format),
-    )
-
-
-RESPONSE_FORMATS = ("json_schema", "json_object")
-
-
-def _response_format(value: str) -> str:
-    kind = value.strip().lower()
-    if kind not in RESPONSE_FORMATS:
-        raise AnalysisConfigError(
-            f"ANALYSIS_LLM_RESPONSE_FORMAT={value!r} is not one of {', '.join(RESPONSE_FORMATS)}: set it to "
-            "json_schema (the reply's schema, for servers that constrain output) or json_object"
-        )
-    return kind
-
-
-def _at_least(name: str, value: _N, minimum: _N) -> _N:
-    if value < minimum:
-        raise AnalysisConfigError(f"{name} is {value}, below the minimum of {minimum}: set {name}")
-    return value
-
-
 def _request_slot(size: int) -> threading.BoundedSemaphore:
     global _semaphore, _semaphore_size
     with _semaphore_lock:
@@ -311,7 +251,8 @@ def _refusal(exc: openai.APIStatusError, model: str) -> AnalysisConfigError:
         )
     elif status == 404:
         message = f"model {model!r} not found (404): set ANALYSIS_LLM_MODEL, and check OPENAI_BASE_URL (e.g. .../v1)"
-    elif status == 413 or exc.code == "context_length_exceeded":
+    elif status == 413 or exc.code == "context_length_exceeded" or "exceeds the available context size" in detail:
+        # OpenAI's code, or llama.cpp's message (its 400 carries no such code)
         message = f"the transcript chunk is too long for the model ({status}): lower ANALYSIS_LLM_CONTEXT_CHARS"
     elif status == 400:
         message = "bad request (400): check ANALYSIS_LLM_MODEL and that OPENAI_BASE_URL supports JSON mode"

@@ -448,6 +448,14 @@ def test_context_length_error_points_at_context_setting(server: FakeLLM) -> None
         analyze(EN_SEGMENTS, language="en")
 
 
+def test_llama_cpps_context_error_points_at_context_setting(server: FakeLLM) -> None:
+    # What manage.py llm_server answered in bench.analysis for a 10-minute transcript.
+    message = "request (4159 tokens) exceeds the available context size (4096 tokens), try increasing it"
+    server.script(Reply(400, body={"error": {"code": 400, "message": message, "type": "exceed_context_size_error"}}))
+    with pytest.raises(AnalysisConfigError, match=r"too long for the model.*ANALYSIS_LLM_CONTEXT_CHARS"):
+        analyze(EN_SEGMENTS, language="en")
+
+
 def test_endpoint_that_is_not_a_chat_api_is_a_config_error(server: FakeLLM) -> None:
     server.script(Reply(body=b"<html>Welcome to nginx</html>"))
     with pytest.raises(AnalysisConfigError, match="OPENAI_BASE_URL"):
