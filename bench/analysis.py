@@ -22,10 +22,7 @@ import argparse
 import json
 import os
 import resource
-import signal
-import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,45 +98,6 @@ def score(totals: Totals, case: dict[str, Any], result: Any) -> None:
     totals.supported += sum(1 for item in result.summary if _supported(item, segments))
 
 
-class ModelServer:
-    """manage.py llm_server on a free port, for the llm variant; its peak RSS from /proc."""
-
-    def __init__(self) -> None:
-        from tests.stack import free_port
-
-        self.port = free_port()
-        env = {**os.environ, "LLM_PORT": str(self.port)}
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "llm_server"], cwd=ROOT, env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.monotonic() + 300
-        while not any("llm: serving" in line for line in self.lines):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"llm_server did not start: {self.lines}")
-            time.sleep(0.2)
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def peak_rss_mb(self) -> float:
-        with open(f"/proc/{self.process.pid}/status") as fh:
-            fields = dict(line.split(":", 1) for line in fh if ":" in line)
-        return int(fields["VmHWM"].split()[0]) / 1024
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=60)
-
-
 def _cases(only: list[str] | None) -> list[dict[str, Any]]:
     paths = sorted(EVAL_DIR.glob("*.json"))
     cases = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
@@ -202,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         _print("extractive", results["extractive"], cases, f"{own:.0f} MB (this process)")
     if args.only in (None, "llm"):
+        from tests.llm import ModelServer
+
         server = ModelServer()
         try:
             options = AnalysisOptions(backend="openai", base_url=server.base_url, model="qwen2.5-1.5b", timeout=300)

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NAMES = [
     "DEBUG", "MEDIA_DELIVERY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE",
     "SECURE_PROXY_SSL_HEADER", "AUTH_PASSWORD_VALIDATORS", "AUTHENTICATION_BACKENDS", "CACHES",
-    "WHISPER_MODEL", "WHISPER_MODELS_DIR", "INSTALLED_APPS",
+    "WHISPER_MODEL", "WHISPER_MODELS_DIR", "INSTALLED_APPS", "WHISPER_WINDOW_LANGUAGE", "WHISPER_TRANSLATE",
+    "WHISPER_MALLOC_MMAP_THRESHOLD", "LLM_MODEL", "LLM_HOST", "LLM_PORT", "LLM_CONTEXT", "ANALYSIS_BACKEND",
+    "ANALYSIS_LLM_RESPONSE_FORMAT",
 ]  # fmt: skip
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "k3y-" + "abcdefghijklmnopqrstuvwxyz0123456789" * 2,
@@ -67,6 +69,18 @@ def test_every_module_transcribes_with_the_multilingual_model_the_project_instal
     assert loaded["WHISPER_MODEL"] == "base"
     assert loaded["WHISPER_MODELS_DIR"] == str(ROOT / "var" / "models")  # where bootstrap and run.sh assemble
     assert "tests.throwaway_stage" not in loaded["INSTALLED_APPS"]
+
+
+@pytest.mark.parametrize("module", ["config.settings.local", "config.settings.test", "config.settings.production"])
+def test_every_module_has_the_measured_language_memory_and_model_server_defaults(module: str) -> None:
+    loaded = _settings(module, **(PRODUCTION if module.endswith("production") else {}))
+    assert loaded["WHISPER_WINDOW_LANGUAGE"] == "each"  # chosen by bench.languages
+    assert loaded["WHISPER_TRANSLATE"] is False
+    assert loaded["WHISPER_MALLOC_MMAP_THRESHOLD"] == 1024 * 1024  # base under 450 MB (bench.models)
+    assert (loaded["LLM_MODEL"], loaded["LLM_HOST"], loaded["LLM_PORT"], loaded["LLM_CONTEXT"]) == (
+        "qwen2.5-1.5b", "127.0.0.1", 8091, 4096,
+    )  # fmt: skip
+    assert (loaded["ANALYSIS_BACKEND"], loaded["ANALYSIS_LLM_RESPONSE_FORMAT"]) == ("extractive", "json_schema")
 
 
 def test_test_settings_load_an_extra_app_only_when_named() -> None:

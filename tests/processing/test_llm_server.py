@@ -6,14 +6,8 @@ loading the model costs seconds and ~1.9 GB."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -22,8 +16,7 @@ from django.core.management import CommandError, call_command
 
 from processing.analysis.backends import analyze
 from processing.analysis.results import AnalysisOptions
-from tests.conftest import ROOT
-from tests.stack import free_port
+from tests.llm import ModelServer
 
 JAPANESE = "本日の会議では、配送の遅れについて話し合います。来月までに運転手を二人増やすことを提案します。"
 SEGMENTS = [
@@ -37,57 +30,22 @@ SEGMENTS = [
 ]
 
 
-@dataclass
-class Served:
-    process: subprocess.Popen[str]
-    url: str
-    lines: list[str] = field(default_factory=list)
-    load_seconds: float = 0.0
-
-    def rss_mb(self) -> float:
-        with open(f"/proc/{self.process.pid}/status") as fh:
-            fields = dict(line.split(":", 1) for line in fh if ":" in line)
-        return int(fields["VmHWM"].split()[0]) / 1024  # the peak resident set so far
-
-
-def _read(served: Served) -> None:
-    assert served.process.stdout is not None
-    for line in served.process.stdout:
-        served.lines.append(line.rstrip("\n"))
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[Served]:
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "LLM_PORT": str(port), "LLM_CONTEXT": "2048"}
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "llm_server"], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    served = Served(process, f"http://127.0.0.1:{port}")
-    threading.Thread(target=_read, args=(served,), daemon=True).start()
+def server() -> Iterator[ModelServer]:
+    served = ModelServer(timeout=180, DJANGO_SETTINGS_MODULE="config.settings.test", LLM_CONTEXT="2048")
     try:
-        deadline = time.monotonic() + 180
-        while not any("llm: serving" in line for line in served.lines):
-            assert process.poll() is None, f"llm_server exited {process.returncode}: {served.lines}"
-            assert time.monotonic() < deadline, f"llm_server did not serve within 180 s: {served.lines}"
-            time.sleep(0.2)
-        served.load_seconds = time.monotonic() - started
         yield served
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        served.kill()
 
 
-def test_it_serves_health_and_says_where(server: Served) -> None:
-    print(f"llm_server: serving after {server.load_seconds:.1f} s, peak RSS {server.rss_mb():.0f} MB")
+def test_it_serves_health_and_says_where(server: ModelServer) -> None:
+    print(f"llm_server: serving after {server.load_seconds:.1f} s, peak RSS {server.peak_rss_mb():.0f} MB")
     assert requests.get(f"{server.url}/health", timeout=5).json() == {"status": "ok"}
     assert f"llm: serving qwen2.5-1.5b at {server.url}/v1" in server.lines
 
 
-def test_a_json_schema_constrains_the_reply(server: Served) -> None:
+def test_a_json_schema_constrains_the_reply(server: ModelServer) -> None:
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {"issues": {"type": "array", "items": {"type": "string"}, "maxItems": 3}},
@@ -116,7 +74,7 @@ def test_a_json_schema_constrains_the_reply(server: Served) -> None:
     assert all(isinstance(item, str) and item for item in parsed["issues"])
 
 
-def test_the_analysis_backend_works_against_it(server: Served) -> None:
+def test_the_analysis_backend_works_against_it(server: ModelServer) -> None:
     options = AnalysisOptions(backend="openai", base_url=f"{server.url}/v1", model="qwen2.5-1.5b", timeout=120)
     started = time.monotonic()
     result = analyze(SEGMENTS, language="en", options=options)  # type: ignore[arg-type]
@@ -128,9 +86,8 @@ def test_the_analysis_backend_works_against_it(server: Served) -> None:
         assert 0.0 <= item["start"] <= item["end"] <= 14.0
 
 
-def test_sigterm_stops_it(server: Served) -> None:
-    os.killpg(server.process.pid, signal.SIGTERM)
-    assert server.process.wait(timeout=60) == 0
+def test_sigterm_stops_it(server: ModelServer) -> None:
+    assert server.stop() == 0
     time.sleep(0.5)  # the reader thread takes the last line
     assert server.lines[-1] == "llm: stopped"
     with pytest.raises(requests.ConnectionError):
