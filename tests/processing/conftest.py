@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.test import override_settings
 
+from processing.analysis import llm
 from tests.conftest import wait_until_finished
 from tests.processing import hostile_samples as samples
+from tests.processing.fake_llm import LLM_SETTINGS, FakeHandler, FakeLLM, FakeServer
 from tests.processing.hostile_run import REPORT
 from uploads.models import StageStatus, UploadedFile
 from uploads.services import upload_create
@@ -71,3 +74,35 @@ def bystander(celery_worker_process: object, speech_audio: Path) -> Iterator[Upl
     )
     assert "warehouse" in done.transcript_text.lower()
     assert default_storage.exists(str(done.file.name))
+
+
+# --- the openai backend's fake chat-completions server (fake_llm.py) -----------------------------------
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLLM]:
+    fake = FakeLLM()
+    server = FakeServer(("127.0.0.1", 0), FakeHandler)
+    server.fake = fake
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    fake.base_url = f"http://127.0.0.1:{server.server_port}/v1"  # the SDK appends /chat/completions
+    yield fake
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def server(fake_llm: FakeLLM) -> Iterator[FakeLLM]:
+    """The fake server, with settings pointing the openai backend at it."""
+    with override_settings(**LLM_SETTINGS, OPENAI_BASE_URL=fake_llm.base_url):
+        yield fake_llm
+
+
+@pytest.fixture
+def delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """llm._sleep records the backoff instead of waiting it out (the llm test modules use it throughout)."""
+    recorded: list[float] = []
+    monkeypatch.setattr(llm, "_sleep", recorded.append)
+    return recorded

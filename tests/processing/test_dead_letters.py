@@ -16,7 +16,7 @@ from processing import tasks
 from processing.models import DeadLetter, TaskAttempt
 from processing.stages import StageFailed
 from processing.state import stage_queue
-from tests.processing.test_analysis_llm import LLM_SETTINGS, FakeLLM, Reply, fake_llm  # noqa: F401
+from tests.processing.fake_llm import LLM_SETTINGS, FakeLLM, Reply
 from tests.stage_state import make_upload
 from uploads.models import MediaKind, StageStatus, UploadedFile
 
@@ -40,7 +40,7 @@ def transcribed() -> UploadedFile:
 
 
 @pytest.fixture
-def llm(fake_llm: FakeLLM) -> Iterator[FakeLLM]:  # noqa: F811
+def llm(fake_llm: FakeLLM) -> Iterator[FakeLLM]:
     with override_settings(**{**LLM_SETTINGS, "ANALYSIS_LLM_MAX_RETRIES": 0}, OPENAI_BASE_URL=fake_llm.base_url):
         yield fake_llm
 
