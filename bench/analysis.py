@@ -134,6 +134,12 @@ def _print(variant: str, totals: Totals, cases: list[dict[str, Any]], rss: str) 
     print(f"{variant:<11} summary   {totals.supported}/{totals.summary_items} items supported ({support:.2f}); "
           f"wall {wall:.1f} s for {len(cases)} transcripts, {totals.walls.get(longest['id'], 0):.1f} s for "
           f"{longest['id']} ({minutes:.1f} min); peak RSS {rss}")  # fmt: skip
+    long = [c for c in cases if c["segments"][-1]["end"] >= 9 * 60]  # the "10-minute transcript" target
+    if long:
+        walls = ", ".join(
+            f"{c['id']} ({c['segments'][-1]['end'] / 60:.1f} min) {totals.walls.get(c['id'], 0):.1f} s" for c in long
+        )
+        print(f"{variant:<11} 10-minute transcripts: {walls} (target <= {TARGET_SECONDS:.0f} s)")
     for failure in totals.failures:
         print(f"{variant:<11} FAILED {failure}")
 
@@ -164,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
         server = ModelServer()
         try:
-            options = AnalysisOptions(backend="openai", base_url=server.base_url, model="qwen2.5-1.5b", timeout=300)
+            options = AnalysisOptions(backend="local", base_url=server.base_url, model="qwen2.5-1.5b", timeout=300)
             results["llm"] = _run("llm", cases, options)
             served = f"{server.peak_rss_mb():.0f} MB (llm_server)"
         finally:

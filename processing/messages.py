@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from .analysis.results import AnalysisOutputError
 from .media.runner import MediaToolError, plain_context
 
 # file paths (absolute, or file: URLs), our storage names, and ffmpeg's "[demuxer @ 0x55..]" prefixes
@@ -22,10 +23,13 @@ def scrub(text: str) -> str:
 
 
 def operator_detail(exc: BaseException) -> str:
-    """Everything an operator needs: the exception's class and text, and ffmpeg's own last lines."""
+    """Everything an operator needs: the exception's class and text, and ffmpeg's own last lines or the
+    language model's last reply."""
     detail = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, MediaToolError) and exc.tail:
         detail += f"\n{exc.tail[-2000:]}"
+    elif isinstance(exc, AnalysisOutputError) and exc.tail:
+        detail += f"\nthe model's last reply:\n{exc.tail[:2000]}"
     return detail
 
 

@@ -22,6 +22,7 @@ class StageRun(models.Model):
     owner = models.CharField(max_length=255, blank=True, help_text="host:pid:thread of the claim")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     progress = models.FloatField("progress %", default=0)
+    progress_note = models.CharField(max_length=120, blank=True, help_text='Where a running stage is: "chunk 2 of 5"')
     # What the uploader reads (pages, status JSON), and what an operator needs about the last failure
     # or skip: exception class, ffmpeg's line with paths, storage names (admin and logs, never the pages).
     error = models.TextField(blank=True)

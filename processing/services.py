@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from processing.state import ProgressRecorder
+from processing.state import ProgressRecorder, stage_progress
 from uploads.models import UploadedFile
 
 from .analysis.backends import analyze
@@ -65,7 +65,12 @@ def analysis_run(upload: UploadedFile) -> dict[str, Any]:
     written in the transcript's language."""
     if not upload.transcript_text.strip():
         raise NothingToDo(NO_SPEECH)
-    result = analyze(upload.transcript_segments, language=upload.language, options=analysis_options())
+    options = analysis_options()
+
+    def progress(note: str, done: float) -> None:  # "chunk 2 of 5"; 99.9 at most until the stage succeeds
+        stage_progress(upload.pk, "analysis", percent=min(99.9, 100.0 * done), note=note)
+
+    result = analyze(upload.transcript_segments, language=upload.language, options=options, on_progress=progress)
     upload.summary = " ".join(item["text"] for item in result.summary)
     upload.summary_items = list(result.summary)
     upload.issues = list(result.issues)

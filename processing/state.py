@@ -71,7 +71,8 @@ def stages_queue(
         "status": StageStatus.QUEUED,
         "task_id": Case(*(When(stage=stage, then=Value(task_id)) for stage, task_id in task_ids.items())),
         "attempts": Case(When(stage=keep_attempts_of or "", then=F("attempts")), default=Value(0)),
-        "error": "", "started_at": None, "finished_at": None, "progress": 0.0, "heartbeat_at": None, "owner": "",
+        "error": "", "started_at": None, "finished_at": None, "progress": 0.0, "progress_note": "",
+        "heartbeat_at": None, "owner": "",
     }  # fmt: skip
     updated = runs.update(**changes)
     if updated < len(task_ids) and UploadedFile.objects.filter(pk=upload_id).exists():
@@ -154,7 +155,7 @@ def _claim(upload_id: int, stage: str) -> bool:
 
 def _claim_changes(now: Any, owner: str) -> dict[str, Any]:
     return {"status": StageStatus.RUNNING, "started_at": now, "heartbeat_at": now, "owner": owner,
-            "attempts": F("attempts") + 1}  # fmt: skip
+            "progress_note": "", "attempts": F("attempts") + 1}  # fmt: skip
 
 
 def stage_heartbeat(upload_id: int, stage: str, *, owner: str) -> bool:
@@ -185,10 +186,11 @@ def stages_skip_after(upload_id: int, stage: str, *, reason: str) -> None:
         stage_finish(upload_id, later, status=StageStatus.SKIPPED, error=reason)
 
 
-def stage_progress(upload_id: int, stage: str, *, percent: float) -> bool:
+def stage_progress(upload_id: int, stage: str, *, percent: float, note: str | None = None) -> bool:
     now = timezone.now()
     percent = round(min(max(percent, 0.0), 100.0), 1)
-    return _move(upload_id, stage, allowed=(StageStatus.RUNNING,), progress=percent, heartbeat_at=now)
+    changes: dict[str, Any] = {} if note is None else {"progress_note": note[:120]}
+    return _move(upload_id, stage, allowed=(StageStatus.RUNNING,), progress=percent, heartbeat_at=now, **changes)
 
 
 class ProgressRecorder:

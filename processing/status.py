@@ -39,6 +39,7 @@ def upload_history(upload: UploadedFile) -> dict[str, Any]:
             "status": run.status,
             "task_id": run.task_id,
             "progress": run.progress,
+            "progress_note": run.progress_note,
             "attempts": run.attempts,
             "started_at": _iso(run.started_at),
             "finished_at": _iso(run.finished_at),

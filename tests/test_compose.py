@@ -112,3 +112,17 @@ def test_docker_compose_config_validates(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_the_analysis_worker_waits_for_a_healthy_local_model_server(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    llm = services["llm"]
+    assert llm["command"] == "python manage.py llm_server"
+    assert llm["image"] == services["web"]["image"]  # the same image, which carries the model
+    assert llm["environment"]["LLM_HOST"] == "0.0.0.0"  # reachable on the compose network, not published
+    assert "ports" not in llm
+    assert "/health" in " ".join(llm["healthcheck"]["test"])
+    assert services["worker-analysis"]["depends_on"]["llm"]["condition"] == "service_healthy"
+    assert services["worker-analysis"]["environment"]["LLM_URL"] == f"http://llm:{llm['environment']['LLM_PORT']}/v1"
+    for name in ("postgres", "redis", "web"):  # what every worker waits for, kept by the override
+        assert services["worker-analysis"]["depends_on"][name]["condition"] == "service_healthy"

@@ -18,7 +18,8 @@ NAMES = [
     "SECURE_PROXY_SSL_HEADER", "AUTH_PASSWORD_VALIDATORS", "AUTHENTICATION_BACKENDS", "CACHES",
     "WHISPER_MODEL", "WHISPER_MODELS_DIR", "INSTALLED_APPS", "WHISPER_WINDOW_LANGUAGE", "WHISPER_TRANSLATE",
     "WHISPER_MALLOC_MMAP_THRESHOLD", "LLM_MODEL", "LLM_HOST", "LLM_PORT", "LLM_CONTEXT", "ANALYSIS_BACKEND",
-    "ANALYSIS_LLM_RESPONSE_FORMAT",
+    "ANALYSIS_LLM_RESPONSE_FORMAT", "LLM_URL", "LLM_TIMEOUT", "ANALYSIS_LANGUAGE", "ANALYSIS_LLM_CHUNK_SEGMENTS",
+    "ANALYSIS_LLM_DECODING",
 ]  # fmt: skip
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "k3y-" + "abcdefghijklmnopqrstuvwxyz0123456789" * 2,
@@ -80,7 +81,22 @@ def test_every_module_has_the_measured_language_memory_and_model_server_defaults
     assert (loaded["LLM_MODEL"], loaded["LLM_HOST"], loaded["LLM_PORT"], loaded["LLM_CONTEXT"]) == (
         "qwen2.5-1.5b", "127.0.0.1", 8091, 4096,
     )  # fmt: skip
-    assert (loaded["ANALYSIS_BACKEND"], loaded["ANALYSIS_LLM_RESPONSE_FORMAT"]) == ("extractive", "json_schema")
+    # The local model where it is installed (auto); the tests choose their backend per test.
+    backend = "extractive" if module.endswith(".test") else "auto"
+    assert (loaded["ANALYSIS_BACKEND"], loaded["ANALYSIS_LLM_RESPONSE_FORMAT"]) == (backend, "json_schema")
+    assert (loaded["LLM_URL"], loaded["LLM_TIMEOUT"]) == ("http://127.0.0.1:8091/v1", 300.0)
+    assert (loaded["ANALYSIS_LANGUAGE"], loaded["ANALYSIS_LLM_CHUNK_SEGMENTS"]) == ("", 15)  # bench.analysis
+    assert loaded["ANALYSIS_LLM_DECODING"] is None  # the backend's measured defaults (llm_config)
+
+
+def test_the_model_servers_address_is_where_clients_reach_it() -> None:
+    # Listening on every interface means reaching it on loopback; compose names the service instead.
+    assert _settings("config.settings.local", LLM_HOST="0.0.0.0", LLM_PORT="9000")["LLM_URL"] == (
+        "http://127.0.0.1:9000/v1"
+    )
+    assert _settings("config.settings.local", LLM_URL="http://llm:8091/v1")["LLM_URL"] == "http://llm:8091/v1"
+    decoding = _settings("config.settings.local", ANALYSIS_LLM_DECODING='{"ja": {"repeat_penalty": 1.2}}')
+    assert decoding["ANALYSIS_LLM_DECODING"] == {"ja": {"repeat_penalty": 1.2}}
 
 
 def test_test_settings_load_an_extra_app_only_when_named() -> None:

@@ -42,6 +42,7 @@ class StageView:
     status: str
     progress: float
     error: str
+    note: str = ""  # where a running stage is, e.g. "chunk 2 of 5"
 
     @property
     def terminal(self) -> bool:
@@ -49,7 +50,9 @@ class StageView:
 
     @property
     def badge(self) -> str:
-        return f"{self.status} {self.progress:.0f}%" if self.status == StageStatus.RUNNING else self.status
+        if self.status != StageStatus.RUNNING:
+            return self.status
+        return f"{self.status} {self.progress:.0f}%" + (f" ({self.note})" if self.note else "")
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,11 @@ def _stages(upload: UploadedFile) -> list[StageView]:
     views = []
     for key, label in pipeline.stage_labels():
         run = upload.stage(key)
-        views.append(StageView(name=key, label=label, status=run.status, progress=run.progress, error=run.error))
+        views.append(
+            StageView(
+                name=key, label=label, status=run.status, progress=run.progress, error=run.error, note=run.progress_note
+            )
+        )
     return views
 
 
@@ -105,7 +112,9 @@ def _poster_url(upload: UploadedFile) -> str | None:
 
 
 def _status_payload(upload: UploadedFile) -> dict[str, Any]:
-    stages = {s.name: {"status": s.status, "progress": s.progress, "error": s.error} for s in _stages(upload)}
+    stages = {
+        s.name: {"status": s.status, "progress": s.progress, "note": s.note, "error": s.error} for s in _stages(upload)
+    }
     return {
         "id": upload.pk,
         "stages": stages,

@@ -218,10 +218,18 @@ LLM_CONTEXT = env.int("LLM_CONTEXT", default=4096)  # tokens per request slot
 LLM_THREADS = env.int("LLM_THREADS", default=0)  # 0 = the machine's cores
 LLM_PARALLEL = env.int("LLM_PARALLEL", default=1)  # requests decoded at once
 LLM_API_KEY = env("LLM_API_KEY", default="")  # empty = none (loopback or a private network)
+# Where the analysis stage reaches it (compose: http://llm:8091/v1); by default the address it listens on.
+LLM_URL = env("LLM_URL", default="") or (
+    f"http://{'127.0.0.1' if LLM_HOST in ('0.0.0.0', '::', '') else LLM_HOST}:{LLM_PORT}/v1"  # noqa: S104
+)
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=300.0)  # seconds per request: a CPU model writes ~20 tokens/s
 
 # --- Analysis ----------------------------------------------------------------------------------
-ANALYSIS_BACKEND = env("ANALYSIS_BACKEND", default="extractive")  # extractive | openai
+# auto: the local model (LLM_*) when it is installed, else extractive (a log line says why) | local |
+# openai (OPENAI_BASE_URL, ANALYSIS_LLM_MODEL) | extractive
+ANALYSIS_BACKEND = env("ANALYSIS_BACKEND", default="auto")
 ANALYSIS_SUMMARY_SENTENCES = env.int("ANALYSIS_SUMMARY_SENTENCES", default=3)
+ANALYSIS_LANGUAGE = env("ANALYSIS_LANGUAGE", default="")  # e.g. "en": write the analysis in it; "" = as spoken
 # Any OpenAI-compatible chat-completions endpoint (OpenAI, Azure, Ollama, vLLM, llama.cpp server).
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="https://api.openai.com/v1")
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
@@ -233,6 +241,10 @@ ANALYSIS_LLM_CONTEXT_CHARS = env.int("ANALYSIS_LLM_CONTEXT_CHARS", default=24000
 # json_schema: the reply's JSON schema as the response format (llama.cpp, vLLM, OpenAI, Ollama >= 0.5
 # constrain their output to it); json_object: any JSON object, for servers without schema support.
 ANALYSIS_LLM_RESPONSE_FORMAT = env("ANALYSIS_LLM_RESPONSE_FORMAT", default="json_schema")
+ANALYSIS_LLM_CHUNK_SEGMENTS = env.int("ANALYSIS_LLM_CHUNK_SEGMENTS", default=15)  # segments per request at most
+# Per language, e.g. {"*": {"temperature": 0}, "ja": {"repeat_penalty": 1.1}}; empty = the backend's
+# defaults (processing/analysis/llm_config.py). Fields outside the OpenAI API go in the request body.
+ANALYSIS_LLM_DECODING = env.json("ANALYSIS_LLM_DECODING", default=None)
 
 # --- HLS ---------------------------------------------------------------------------------------
 HLS_ENCODER = env("HLS_ENCODER", default="auto")  # auto | nvenc | libx264

@@ -18,6 +18,8 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024**2)
 # As in `make run`: the test server serves media itself after the ownership check.
 MEDIA_DELIVERY = env("DJANGO_MEDIA_DELIVERY", default="presigned" if STORAGE_BACKEND == "s3" else "django")
 HLS_X264_PRESET = "ultrafast"
+# The default (auto) would use the local model whenever it is installed; the tests that want it say so.
+ANALYSIS_BACKEND = env("ANALYSIS_BACKEND", default="extractive")
 HLS_SEGMENT_SECONDS = 2
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):

@@ -1,12 +1,15 @@
 """The analysis stage's single entry point: pick the configured backend and run it.
 
-Backends: "extractive" (offline, deterministic, processing/analysis/extractive.py) and "openai" (any
-OpenAI-compatible chat-completions endpoint, processing/analysis/llm.py).
+Backends: "extractive" (offline, deterministic, processing/analysis/extractive.py), "local" (the
+language model this project installs, served by manage.py llm_server) and "openai" (any OpenAI-compatible
+chat-completions endpoint); both LLM backends are processing/analysis/llm.py. "auto" is resolved to local
+or extractive by .configuration before it gets here.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from processing.analysis.configuration import options_from_settings
 from processing.analysis.extractive import (
@@ -30,26 +33,38 @@ __all__ = [
     "BACKENDS", "AnalysisConfigError", "AnalysisError", "AnalysisOptions", "AnalysisOutputError", "AnalysisResult",
     "AnalysisTransientError", "analyze", "transcript_language",
 ]  # fmt: skip
-BACKENDS = ("extractive", "openai")
+BACKENDS = ("auto", "extractive", "local", "openai")
 
 
-def analyze(segments: list[Segment], *, language: str = "", options: AnalysisOptions | None = None) -> AnalysisResult:
+def analyze(
+    segments: list[Segment],
+    *,
+    language: str = "",
+    options: AnalysisOptions | None = None,
+    on_progress: Callable[[str, float], None] | None = None,
+) -> AnalysisResult:
     """Summarise `segments` and list the issues and solutions raised, with the configured backend
-    (`options`, read from settings when not given).
+    (`options`, read from settings when not given), in ANALYSIS_LANGUAGE or else the transcript's.
 
     `language` is the transcript's language code (e.g. "ja", "en-US"); empty or "auto" detects it.
+    `on_progress` hears ("chunk 2 of 5", share done) as an LLM backend works through the transcript.
     """
     options = options or options_from_settings()
     backend = options.backend.strip().lower()
-    analysis_language = transcript_language(segments, language)
+    spoken = transcript_language(segments, language)
+    written = transcript_language(segments, options.language) if options.language.strip() else spoken
     if backend == "extractive":
-        return _analyze_extractive(segments, analysis_language, options)
-    if backend == "openai":
+        # Extractive picks the speakers' own sentences: they stay in the language spoken.
+        return _analyze_extractive(segments, spoken, options)
+    if backend in ("local", "openai"):
         # Imported here so extractive-only workers never pay for importing the OpenAI SDK (no loop:
         # llm imports the result types from .results, not from this module).
         from processing.analysis import llm
 
-        return llm.analyze(segments, language=analysis_language, options=options)
+        result = llm.analyze(segments, language=written, options=options, on_progress=on_progress)
+        if written != spoken:
+            result.meta["transcript_language"] = spoken
+        return result
     raise AnalysisConfigError(
         f"unknown analysis backend {options.backend!r}: set ANALYSIS_BACKEND to one of {', '.join(BACKENDS)}"
     )

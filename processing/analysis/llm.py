@@ -1,4 +1,5 @@
-"""The "openai" analysis backend: any OpenAI-compatible chat-completions endpoint, through the official SDK.
+"""The LLM analysis backends, "local" (manage.py llm_server) and "openai" (any OpenAI-compatible
+chat-completions endpoint: OpenAI, Ollama, vLLM, a hosted API): one client, the official SDK.
 
 The SDK's own retries are switched off (max_retries=0) so this module decides what is retried, how long it
 waits (exponential backoff with full jitter, Retry-After honoured up to a cap) and what the stage is told:
@@ -14,9 +15,10 @@ import math
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import openai
 from openai import OpenAI
@@ -51,32 +53,69 @@ _semaphore_size = 0
 _semaphore_lock = threading.Lock()
 
 
-def analyze(segments: list[Segment], *, language: str, options: AnalysisOptions) -> AnalysisResult:
-    """Analyse with the LLM `options` name; `language` is the transcript's language code (e.g. "ja")."""
+Progress = Callable[[str, float], None]  # ("chunk 2 of 5", the share of the work done so far)
+
+
+class _ContextExceeded(AnalysisConfigError):
+    """The server said the request does not fit the model's context: the chunk is split and sent again."""
+
+
+def analyze(
+    segments: list[Segment], *, language: str, options: AnalysisOptions, on_progress: Progress | None = None
+) -> AnalysisResult:
+    """Analyse with the LLM `options` name, writing in `language` (a code, e.g. "ja").
+
+    The transcript goes in chunks (ANALYSIS_LLM_CHUNK_SEGMENTS segments, ANALYSIS_LLM_CONTEXT_CHARS
+    characters at most); a chunk the server refuses as longer than the model's context is halved and
+    sent again, so the model's real context decides in the end. Issues and solutions of all chunks are
+    deduplicated, and the chunks' summaries merged by one more request (map-reduce)."""
     config = read_config(options)
     started = time.monotonic()
-    chunks = schema.chunk_segments(segments, config.context_chars)
-    time_limit = max((s["end"] for s in segments), default=0.0) + 1.0
+    pending = deque(schema.chunk_segments(segments, config.context_chars, config.chunk_segments))
+    steps = len(pending) + (1 if len(pending) > 1 else 0)  # the merge is a step of its own
+    parts: list[dict[str, list[Item]]] = []
     with OpenAI(base_url=config.base_url, api_key=config.api_key, timeout=config.timeout, max_retries=0) as client:
-        run = _Run(client, config, time_limit)
+        run = _Run(client, config, language)
         # A transcript without words yields no chunks: nothing to send, and an empty result is the truth.
-        parts = [_analyze_chunk(run, chunk, language, i, len(chunks)) for i, chunk in enumerate(chunks, 1)]
-        summary = _merge_summaries(run, parts, language) if len(parts) > 1 else [i for p in parts for i in p["summary"]]
+        while pending:
+            chunk = pending.popleft()
+            if on_progress is not None:
+                on_progress(f"chunk {len(parts) + 1} of {len(parts) + 1 + len(pending)}", len(parts) / steps)
+            try:
+                parts.append(_analyze_chunk(run, chunk))
+            except _ContextExceeded as exc:
+                if len(chunk) == 1:
+                    raise AnalysisConfigError(
+                        "one transcript segment alone is longer than the model's context: raise LLM_CONTEXT "
+                        f"(manage.py llm_server) or use a model with a longer one; {exc}"
+                    ) from exc
+                logger.warning("LLM chunk of %d segments exceeds the model's context, splitting it", len(chunk))
+                run.splits += 1
+                steps += 1
+                half = len(chunk) // 2
+                pending.extendleft([chunk[half:], chunk[:half]])
+        if len(parts) > 1:
+            if on_progress is not None:
+                on_progress(f"merging the summaries of {len(parts)} chunks", (steps - 1) / steps)
+            summary = _merge_summaries(run, parts)
+        else:
+            summary = [item for part in parts for item in part["summary"]]
     solutions = schema.dedupe(item for part in parts for item in part["solutions"])
     latency_ms = round((time.monotonic() - started) * 1000, 1)
     logger.info(
         "LLM analysis done: model=%s chunks=%d requests=%d total_tokens=%d latency_ms=%.0f",
         config.model,
-        len(chunks),
+        len(parts),
         run.requests,
         run.usage["total_tokens"],
         latency_ms,
     )
+    fields, extra = config.sampling(language)
     return AnalysisResult(
-        summary=summary,
+        summary=summary[: config.summary_items],
         issues=exclusive(schema.dedupe(item for part in parts for item in part["issues"]), solutions),
         solutions=solutions,
-        backend="openai",
+        backend=options.backend,
         model=config.model,
         meta={
             "prompt_version": PROMPT_VERSION,
@@ -86,21 +125,27 @@ def analyze(segments: list[Segment], *, language: str, options: AnalysisOptions)
             "requests": run.requests,
             "repairs": run.repairs,
             "uncited": run.uncited,
-            "chunks": len(chunks),
+            "chunks": len(parts),
+            "splits": run.splits,
+            "decoding": {**fields, **extra},
         },
     )
 
 
-def _analyze_chunk(run: _Run, chunk: list[Segment], language: str, part: int, parts: int) -> dict[str, list[Item]]:
-    system = schema.analysis_prompt(language=language, max_items=run.config.summary_items, part=part, parts=parts)
-    reply = run.ask(system, schema.render_segments(chunk), schema.ANALYSIS_KEYS, f"part {part}/{parts}")
-    return {key: run.keep_cited(items, chunk, f"{key} of part {part}/{parts}") for key, items in reply.items()}
+def _analyze_chunk(run: _Run, chunk: list[Segment]) -> dict[str, list[Item]]:
+    messages = schema.analysis_messages(
+        language=run.language, max_items=run.config.summary_items, transcript=schema.render_segments(chunk)
+    )
+    reply = run.ask(messages, schema.ANALYSIS_KEYS, f"a chunk of {len(chunk)} segments")
+    return {key: run.keep_cited(items, chunk, key) for key, items in reply.items()}
 
 
-def _merge_summaries(run: _Run, parts: list[dict[str, list[Item]]], language: str) -> list[Item]:
-    system = schema.merge_prompt(language=language, max_items=run.config.summary_items)
-    partial = [item for part in parts for item in part["summary"]]
-    merged = run.ask(system, schema.render_items(partial), schema.SUMMARY_KEYS, "the merged summary")["summary"]
+def _merge_summaries(run: _Run, parts: list[dict[str, list[Item]]]) -> list[Item]:
+    partial = schema.dedupe(item for part in parts for item in part["summary"])
+    messages = schema.merge_messages(
+        language=run.language, max_items=run.config.summary_items, partial=schema.render_segments(partial)
+    )
+    merged = run.ask(messages, schema.SUMMARY_KEYS, "the merged summary")["summary"]
     return run.keep_cited(merged, partial, "the merged summary")
 
 
@@ -110,41 +155,40 @@ class _Run:
 
     client: OpenAI
     config: Config
-    time_limit: float
+    language: str  # the analysis is written in it; it picks the decoding settings
     requests: int = 0
+    splits: int = 0  # chunks halved because the server said they exceed the model's context
     repairs: int = 0
     uncited: int = 0  # items dropped because their times point at no segment
     usage: dict[str, int] = field(
         default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     )
 
-    def ask(self, system: str, user: str, keys: Sequence[str], label: str) -> dict[str, list[Item]]:
+    def ask(self, messages: list[dict[str, str]], keys: Sequence[str], label: str) -> dict[str, list[schema.Cited]]:
         """One validated answer, allowing the model a single repair of an invalid reply."""
-        messages: list[ChatCompletionMessageParam] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": user},
-        ]
-        content = self.complete(messages, keys)
+        sent: list[ChatCompletionMessageParam] = [cast(ChatCompletionMessageParam, m) for m in messages]
+        content = self.complete(sent, keys)
         try:
-            return schema.parse_reply(content, keys=keys, time_limit=self.time_limit)
+            return schema.parse_reply(content, keys=keys)
         except schema.ReplyInvalid as error:
             logger.warning("LLM reply for %s was invalid, asking for a repair: %s", label, error)
-            messages.append({"role": "assistant", "content": content or ""})
-            messages.append({"role": "user", "content": schema.repair_prompt(str(error))})
+            sent.append({"role": "assistant", "content": content or ""})
+            sent.append({"role": "user", "content": schema.repair_prompt(str(error))})
         self.repairs += 1
-        content = self.complete(messages, keys)
+        content = self.complete(sent, keys)
         try:
-            return schema.parse_reply(content, keys=keys, time_limit=self.time_limit)
+            return schema.parse_reply(content, keys=keys)
         except schema.ReplyInvalid as error:
             raise AnalysisOutputError(
-                f"the LLM ({self.config.model}) reply for {label} was still invalid after one repair attempt: {error}"
+                f"the LLM ({self.config.model}) reply for {label} was still invalid after one repair attempt: {error}",
+                tail=content or "",
             ) from error
 
-    def keep_cited(self, items: list[Item], sources: Sequence[Segment | Item], label: str) -> list[Item]:
-        kept = schema.cited(items, sources)
-        if len(kept) < len(items):
-            self.uncited += len(items) - len(kept)
-            logger.warning("LLM %s: %d item(s) cite no segment and were dropped", label, len(items) - len(kept))
+    def keep_cited(self, items: list[schema.Cited], sources: Sequence[Segment | Item], label: str) -> list[Item]:
+        kept, dropped = schema.resolve(items, sources)
+        if dropped:
+            self.uncited += dropped
+            logger.warning("LLM %s: %d item(s) cite no segment and were dropped", label, dropped)
         return kept
 
     def complete(self, messages: list[ChatCompletionMessageParam], keys: Sequence[str]) -> str | None:
@@ -152,6 +196,7 @@ class _Run:
         error: openai.APIError | None = None
         attempts = self.config.max_retries + 1
         response_format: Any = schema.response_format(self.config.response_format, keys)  # the SDK's TypedDicts
+        fields, extra = self.config.sampling(self.language)
         for attempt in range(attempts):
             self.requests += 1
             retry_after: float | None = None
@@ -161,6 +206,8 @@ class _Run:
                         model=self.config.model,
                         messages=messages,
                         response_format=response_format,
+                        extra_body=extra or None,
+                        **fields,
                     )
             except openai.APIStatusError as exc:
                 if not _retryable(exc.status_code):
@@ -253,7 +300,8 @@ def _refusal(exc: openai.APIStatusError, model: str) -> AnalysisConfigError:
         message = f"model {model!r} not found (404): set ANALYSIS_LLM_MODEL, and check OPENAI_BASE_URL (e.g. .../v1)"
     elif status == 413 or exc.code == "context_length_exceeded" or "exceeds the available context size" in detail:
         # OpenAI's code, or llama.cpp's message (its 400 carries no such code)
-        message = f"the transcript chunk is too long for the model ({status}): lower ANALYSIS_LLM_CONTEXT_CHARS"
+        message = f"the request is longer than the model's context ({status})"
+        return _ContextExceeded(f"{message}; the server said: {detail or exc.message}")
     elif status == 400:
         message = "bad request (400): check ANALYSIS_LLM_MODEL and that OPENAI_BASE_URL supports JSON mode"
     else:

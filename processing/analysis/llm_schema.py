@@ -1,6 +1,10 @@
-"""Prompts, transcript chunking and hand-written validation for the LLM analysis backend.
+"""Prompts, transcript chunking and hand-written validation for the LLM analysis backends.
 
-Pure functions only (no network, no Django), so the contract with the model can be tested on its own.
+The model sees each chunk as numbered lines ("[n] text") and cites the numbers of the lines an item rests
+on; the backend turns those numbers into the segments' times. Small local models copy a short number far
+more reliably than a "[12.3-15.6]" prefix, and a number that names no line is a citation to nothing, so
+the item is dropped. Pure functions only (no network, no Django), so the contract with the model can be
+tested on its own.
 """
 
 from __future__ import annotations
@@ -8,39 +12,73 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from processing import language_names as names
 from processing.analysis.extractive import Item, Segment
+from processing.analysis.results import same_item
 
 # Bump whenever a prompt or the reply contract changes, so stored results can be traced to the prompt that made them.
-PROMPT_VERSION = "2026-12-03.1"
+PROMPT_VERSION = "2026-12-03.2"
 
 ANALYSIS_KEYS = ("summary", "issues", "solutions")
 SUMMARY_KEYS = ("summary",)
+MAX_CITED = 8  # line numbers per item: a summary item citing every line says nothing about where it comes from
 
-_ITEM_SHAPE = '{"text": string, "start": number, "end": number}'
 
+class Cited(TypedDict):
+    text: str
+    segments: list[int]  # 1-based line numbers of the chunk the model was shown
+
+
+# The instructions come first and stay the same for every chunk of every transcript in one language, so a
+# server that keeps its prompt cache (llama.cpp does, per slot) reads them once, not once per chunk.
 _ANALYSIS_PROMPT = """\
-You analyse a meeting transcript. Each line of the user message is one transcript segment, written as
-"[start-end] text" with times in seconds.{part}
-Reply with one JSON object and nothing else, with exactly these keys:
-{{"summary": [ITEM, ...], "issues": [ITEM, ...], "solutions": [ITEM, ...]}} where ITEM is {item}.
+You take the minutes of a meeting. Each line of the user message is one numbered transcript segment: "[n] text".
+Reply with one JSON object with exactly these keys:
 - "summary": at most {max_items} short items that together summarise what was said. Never empty.
-- "issues": problems, risks or concerns that were raised. An empty list if there are none.
-- "solutions": proposals, decisions or next steps that were offered. An empty list if there are none.
-- "start" and "end": the start time of the first and the end time of the last segment the item relies on,
-  copied from the line prefixes.
-- Write every "text" in {language}, the language of the transcript, even where a speaker switches language."""
+- "issues": one item for every segment in which a speaker states a problem, risk, delay, failure, shortage,
+  cost overrun, complaint or worry. Plain reports of something going wrong count ("the tests are still
+  failing", "it takes ten seconds to load"), and so does a second speaker confirming a problem. A problem
+  that is already solved does not. An empty list if there are none.
+- "solutions": one item for every segment in which a speaker proposes, suggests, requests, decides or
+  commits to an action, including questions such as "could you...?" or "why don't we...?", and "let's ..."
+  or "I'll ...". An empty list if there are none.
+Every item is {{"text": string, "segments": [the numbers of the segments it rests on]}}.
+A segment is never both an issue and a solution. Write every "text" in {language}."""
+
+# One worked example, as a user/assistant exchange (small models follow a shown reply better than a described one).
+_EXAMPLE_TRANSCRIPT = """\
+[1] Okay, let's start with the budget.
+[2] We are already twenty percent over on hardware.
+[3] Right, and the vendor is two weeks late with the servers.
+[4] Could we move part of the order to the other supplier?
+[5] Good idea, I'll call them tomorrow.
+[6] The training last week went well, by the way."""
+_EXAMPLE_REPLY = {
+    "summary": [
+        {
+            "text": "Hardware budget overrun and a late vendor; part of the order may move to another supplier.",
+            "segments": [2, 3, 4, 5],
+        }
+    ],
+    "issues": [
+        {"text": "Hardware spending is twenty percent over budget.", "segments": [2]},
+        {"text": "The vendor is two weeks late with the servers.", "segments": [3]},
+    ],
+    "solutions": [
+        {"text": "Move part of the order to the other supplier.", "segments": [4]},
+        {"text": "Call the other supplier tomorrow.", "segments": [5]},
+    ],
+}
 
 _MERGE_PROMPT = """\
-You combine the partial summaries of consecutive parts of one meeting transcript into one summary.
-Each line of the user message is one partial-summary item, written as "[start-end] text" with times in seconds.
-Reply with one JSON object and nothing else: {{"summary": [ITEM, ...]}} where ITEM is {item}.
-- "summary": at most {max_items} short items that together summarise the whole meeting. Never empty.
-- "start" and "end": the earliest start and the latest end of the input lines the item draws on,
-  copied from their prefixes.
-- Write every "text" in {language}, the language of the transcript."""
+You combine the partial summaries of consecutive parts of one meeting into one summary.
+Each line of the user message is one numbered partial-summary item: "[n] text".
+Reply with one JSON object: {{"summary": [ITEM, ...]}} where ITEM is {{"text": string, "segments": [the
+numbers of the lines it draws on]}}.
+- At most {max_items} short items that together summarise the whole meeting, without repeating a point. Never empty.
+- Write every "text" in {language}."""
 
 _REPAIR_PROMPT = """\
 Your previous reply could not be used: {error}
@@ -57,12 +95,13 @@ def language_name(code: str) -> str:
 
 def reply_schema(keys: Sequence[str]) -> dict[str, Any]:
     """The JSON schema of a reply with `keys` (a list of items each): sent as the response format, so a
-    server that constrains its output to it (llama.cpp, vLLM, OpenAI) cannot break the shape. Limits the
-    schema dialects differ on (minLength, maxItems) are left to parse_reply."""
+    server that constrains its output to it (llama.cpp, vLLM, OpenAI) cannot break the shape. maxItems on
+    the citations stops a small model from listing every line; text limits are left to parse_reply."""
+    lines = {"type": "array", "items": {"type": "integer"}, "maxItems": MAX_CITED}
     item = {
         "type": "object",
-        "properties": {"text": {"type": "string"}, "start": {"type": "number"}, "end": {"type": "number"}},
-        "required": ["text", "start", "end"],
+        "properties": {"text": {"type": "string"}, "segments": lines},
+        "required": ["text", "segments"],
         "additionalProperties": False,
     }
     return {
@@ -82,30 +121,35 @@ def response_format(kind: str, keys: Sequence[str]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": reply_schema(keys)}}
 
 
-def cited(items: list[Item], segments: Sequence[Segment], slack: float = 0.5) -> list[Item]:
-    """The items whose [start, end] overlaps at least one segment (within `slack` seconds): a citation
-    that points at no segment supports nothing, and the item goes."""
-    return [
-        item
-        for item in items
-        if any(item["start"] <= s["end"] + slack and item["end"] >= s["start"] - slack for s in segments)
-    ]
+def resolve(items: Iterable[Cited], sources: Sequence[Segment | Item]) -> tuple[list[Item], int]:
+    """Items with the times of the lines they cite, and how many were dropped for citing no line.
+
+    Numbers outside 1..len(sources) name nothing and are ignored; an item left without a citation
+    supports nothing, and goes."""
+    resolved: list[Item] = []
+    dropped = 0
+    for item in items:
+        cited = sorted({n for n in item["segments"] if 1 <= n <= len(sources)})
+        if not cited:
+            dropped += 1
+            continue
+        lines = [sources[n - 1] for n in cited]
+        resolved.append(
+            {"text": item["text"], "start": min(s["start"] for s in lines), "end": max(s["end"] for s in lines)}
+        )
+    return resolved, dropped
 
 
-def render_line(start: float, end: float, text: str) -> str:
-    return f"[{start:.1f}-{end:.1f}] {text.strip()}"
+def render_lines(texts: Iterable[str]) -> str:
+    return "\n".join(f"[{n}] {' '.join(text.split())}" for n, text in enumerate(texts, 1))
 
 
-def render_segments(segments: Sequence[Segment]) -> str:
-    return "\n".join(render_line(s["start"], s["end"], s["text"]) for s in segments)
+def render_segments(segments: Sequence[Segment | Item]) -> str:
+    return render_lines(s["text"] for s in segments)
 
 
-def render_items(items: Sequence[Item]) -> str:
-    return "\n".join(render_line(i["start"], i["end"], i["text"]) for i in items)
-
-
-def chunk_segments(segments: Sequence[Segment], max_chars: int) -> list[list[Segment]]:
-    """Split into consecutive chunks whose rendered text fits `max_chars`.
+def chunk_segments(segments: Sequence[Segment], max_chars: int, max_segments: int) -> list[list[Segment]]:
+    """Split into consecutive chunks of at most `max_segments` segments whose rendered lines fit `max_chars`.
 
     A single segment longer than the budget gets a chunk of its own rather than being cut, because cutting
     it would leave text without a trustworthy timestamp; transcription segments are short in practice.
@@ -114,50 +158,52 @@ def chunk_segments(segments: Sequence[Segment], max_chars: int) -> list[list[Seg
     current: list[Segment] = []
     size = 0
     for segment in segments:
-        if not segment["text"].strip():
+        text = " ".join(segment["text"].split())
+        if not text:
             continue
-        line = len(render_line(segment["start"], segment["end"], segment["text"])) + 1  # + the newline
-        if current and size + line > max_chars:
+        line = len(f"[{len(current) + 1}] {text}") + 1  # + the newline
+        if current and (size + line > max_chars or len(current) >= max_segments):
             chunks.append(current)
-            current, size = [], 0
+            current, size = [], len(f"[1] {text}") + 1
+        else:
+            size += line
         current.append(segment)
-        size += line
     if current:
         chunks.append(current)
     return chunks
 
 
 def dedupe(items: Iterable[Item]) -> list[Item]:
-    """Drop items whose text (whitespace-normalised) was already seen: consecutive chunks often repeat a point."""
-    seen: set[str] = set()
+    """Drop items that repeat an earlier one (the same words, or reworded: results.same_item):
+    consecutive chunks often make the same point twice."""
     unique: list[Item] = []
     for item in items:
-        key = " ".join(item["text"].split())
-        if key not in seen:
-            seen.add(key)
+        if not any(same_item(item["text"], kept["text"]) for kept in unique):
             unique.append(item)
     return unique
 
 
-def analysis_prompt(*, language: str, max_items: int, part: int, parts: int) -> str:
-    where = f"\nThis is part {part} of {parts} of a longer transcript; analyse this part only." if parts > 1 else ""
-    return _ANALYSIS_PROMPT.format(part=where, item=_ITEM_SHAPE, max_items=max_items, language=language_name(language))
+def analysis_messages(*, language: str, max_items: int, transcript: str) -> list[dict[str, str]]:
+    system = _ANALYSIS_PROMPT.format(max_items=max_items, language=language_name(language))
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": _EXAMPLE_TRANSCRIPT},
+        {"role": "assistant", "content": json.dumps(_EXAMPLE_REPLY, ensure_ascii=False, separators=(",", ":"))},
+        {"role": "user", "content": transcript},
+    ]
 
 
-def merge_prompt(*, language: str, max_items: int) -> str:
-    return _MERGE_PROMPT.format(item=_ITEM_SHAPE, max_items=max_items, language=language_name(language))
+def merge_messages(*, language: str, max_items: int, partial: str) -> list[dict[str, str]]:
+    system = _MERGE_PROMPT.format(max_items=max_items, language=language_name(language))
+    return [{"role": "system", "content": system}, {"role": "user", "content": partial}]
 
 
 def repair_prompt(error: str) -> str:
     return _REPAIR_PROMPT.format(error=error)
 
 
-def parse_reply(content: str | None, *, keys: Sequence[str], time_limit: float) -> dict[str, list[Item]]:
-    """Parse and validate a reply; raise ReplyInvalid naming the first problem found.
-
-    `time_limit` is the transcript's last end plus a second of slack: times outside [0, time_limit] cannot
-    come from the transcript, so they are rejected rather than clamped onto a point that may mean nothing.
-    """
+def parse_reply(content: str | None, *, keys: Sequence[str]) -> dict[str, list[Cited]]:
+    """Parse and validate a reply; raise ReplyInvalid naming the first problem found."""
     if content is None or not content.strip():
         raise ReplyInvalid("the reply was empty; expected a JSON object")
     try:
@@ -166,14 +212,14 @@ def parse_reply(content: str | None, *, keys: Sequence[str], time_limit: float) 
         raise ReplyInvalid(f"the reply is not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise ReplyInvalid(f"the reply must be a JSON object, got {type(data).__name__}")
-    parsed: dict[str, list[Item]] = {}
+    parsed: dict[str, list[Cited]] = {}
     for key in keys:
         if key not in data:
             raise ReplyInvalid(f'the key "{key}" is missing')
         value = data[key]
         if not isinstance(value, list):
             raise ReplyInvalid(f'"{key}" must be a list, got {type(value).__name__}')
-        parsed[key] = [_parse_item(raw, f"{key}[{index}]", time_limit) for index, raw in enumerate(value)]
+        parsed[key] = [_parse_item(raw, f"{key}[{index}]") for index, raw in enumerate(value)]
     if "summary" in parsed and not parsed["summary"]:
         raise ReplyInvalid('"summary" must not be empty')
     return parsed
@@ -187,24 +233,20 @@ def _strip_code_fence(content: str) -> str:
     return text
 
 
-def _parse_item(raw: Any, where: str, time_limit: float) -> Item:
+def _parse_item(raw: Any, where: str) -> Cited:
     if not isinstance(raw, dict):
-        raise ReplyInvalid(f"{where} must be an object with text, start and end, got {type(raw).__name__}")
+        raise ReplyInvalid(f"{where} must be an object with text and segments, got {type(raw).__name__}")
     text = raw.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ReplyInvalid(f"{where}.text must be a non-empty string, got {text!r}")
-    start = _parse_time(raw.get("start"), f"{where}.start")
-    end = _parse_time(raw.get("end"), f"{where}.end")
-    if start > end:
-        raise ReplyInvalid(f"{where}: start {start:g} is after end {end:g}")
-    for name, value in (("start", start), ("end", end)):
-        if not 0 <= value <= time_limit:
-            raise ReplyInvalid(f"{where}.{name} {value:g} is outside the transcript (0-{time_limit:g} s)")
-    return {"text": text.strip(), "start": start, "end": end}
+    lines = raw.get("segments")
+    if not isinstance(lines, list) or not all(_is_number(n) for n in lines):
+        raise ReplyInvalid(f"{where}.segments must be a list of segment numbers, got {lines!r}")
+    return {"text": " ".join(text.split()), "segments": [int(n) for n in lines]}
 
 
-def _parse_time(value: Any, where: str) -> float:
-    # bool is an int subclass; true/false is never a timestamp.
+def _is_number(value: Any) -> bool:
+    # bool is an int subclass; true/false is never a line number. 3.0 is accepted as 3.
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ReplyInvalid(f"{where} must be a number of seconds, got {value!r}")
-    return float(value)
+        return False
+    return float(value).is_integer()

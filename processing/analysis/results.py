@@ -13,8 +13,9 @@ from processing.analysis.extractive import Item
 class AnalysisOptions:
     """The analysis settings (README), read once by .configuration.options_from_settings()."""
 
-    backend: str = "extractive"  # ANALYSIS_BACKEND: extractive | openai
+    backend: str = "extractive"  # ANALYSIS_BACKEND as resolved: extractive | local | openai ("auto" is resolved)
     summary_sentences: int = 3  # ANALYSIS_SUMMARY_SENTENCES
+    language: str = ""  # ANALYSIS_LANGUAGE: write the analysis in this language; "" = the transcript's
     base_url: str = ""  # OPENAI_BASE_URL
     api_key: str = ""  # OPENAI_API_KEY
     model: str = ""  # ANALYSIS_LLM_MODEL
@@ -23,6 +24,9 @@ class AnalysisOptions:
     max_concurrency: int = 2  # ANALYSIS_LLM_MAX_CONCURRENCY
     context_chars: int = 24000  # ANALYSIS_LLM_CONTEXT_CHARS
     response_format: str = "json_schema"  # ANALYSIS_LLM_RESPONSE_FORMAT: json_schema | json_object
+    chunk_segments: int = 15  # ANALYSIS_LLM_CHUNK_SEGMENTS: transcript segments per request at most
+    # ANALYSIS_LLM_DECODING: {"*" or a language code: {parameter: value}}; None = the backend's defaults
+    decoding: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,10 @@ class AnalysisResult:
     summary: list[Item]
     issues: list[Item]
     solutions: list[Item]
-    backend: str  # "extractive" | "openai"
+    backend: str  # "extractive" | "local" | "openai"
     model: str  # "" for extractive, the LLM model name otherwise
     # language always; for "openai" also prompt_version, usage {prompt_tokens, completion_tokens, total_tokens},
-    # latency_ms, requests (HTTP requests sent, retries and repairs included), chunks.
+    # latency_ms, requests (HTTP requests sent, retries and repairs included), chunks, splits, decoding.
     meta: dict[str, Any]
 
 
@@ -46,7 +50,12 @@ class AnalysisConfigError(AnalysisError):
 
 
 class AnalysisOutputError(AnalysisError):
-    """Permanent: the model's reply stayed invalid after one repair attempt."""
+    """Permanent: the model's reply stayed invalid after one repair attempt. `tail` is the model's last
+    reply, which the stage keeps for the operator (admin) and never shows the uploader."""
+
+    def __init__(self, message: str, *, tail: str = "") -> None:
+        super().__init__(message)
+        self.tail = tail
 
 
 class AnalysisTransientError(AnalysisError):

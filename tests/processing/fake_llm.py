@@ -42,7 +42,8 @@ class Received:
 
     @property
     def user(self) -> str:
-        return str(self.body["messages"][1]["content"])
+        """The last user message: the transcript chunk (after the worked example) or a repair request."""
+        return str([m for m in self.body["messages"] if m["role"] == "user"][-1]["content"])
 
 
 class FakeLLM:
@@ -140,6 +141,10 @@ LLM_SETTINGS: dict[str, Any] = {
     "ANALYSIS_LLM_MAX_CONCURRENCY": 2,
     "ANALYSIS_LLM_CONTEXT_CHARS": 24000,
     "ANALYSIS_SUMMARY_SENTENCES": 3,
+    "ANALYSIS_LANGUAGE": "",
+    "ANALYSIS_LLM_CHUNK_SEGMENTS": 15,
+    "ANALYSIS_LLM_DECODING": None,
+    "ANALYSIS_LLM_RESPONSE_FORMAT": "json_schema",
 }
 
 
@@ -165,12 +170,27 @@ JA_SEGMENTS = [
     _seg(3.0, 7.5, "新機能のリリースが二週間遅れています。"),
     _seg(7.5, 12.0, "来月までに新しいサーバーを導入する予定です。"),
 ]
+
+
+def _cite(text: str, *lines: int) -> dict[str, Any]:
+    """An item as the model writes it: its text and the numbers of the lines ("[n] text") it rests on."""
+    return {"text": text, "segments": list(lines)}
+
+
+# What the model cites (line numbers of EN_SEGMENTS) and what the backend makes of it (the lines' times).
+CITED_SUMMARY = [_cite("The release slipped because payments fail.", 2)]
+CITED_ISSUES = [_cite("Payments keep failing.", 2)]
+CITED_SOLUTIONS = [_cite("Move payments to the new provider.", 3)]
 SUMMARY = [_item("The release slipped because payments fail.", 4.0, 9.5)]
 ISSUES = [_item("Payments keep failing.", 4.0, 9.5)]
 SOLUTIONS = [_item("Move payments to the new provider.", 9.5, 15.0)]
 
 
-def _content(summary: list[Item] = SUMMARY, issues: list[Item] = ISSUES, solutions: list[Item] = SOLUTIONS) -> str:
+def _content(
+    summary: list[dict[str, Any]] = CITED_SUMMARY,
+    issues: list[dict[str, Any]] = CITED_ISSUES,
+    solutions: list[dict[str, Any]] = CITED_SOLUTIONS,
+) -> str:
     return json.dumps({"summary": summary, "issues": issues, "solutions": solutions})
 
 

@@ -6,6 +6,7 @@ No database and no network: the openai cases here must fail on settings alone.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,3 +168,29 @@ def test_same_item_by_word_or_character_pair_overlap(a: str, b: str, same: bool)
     from processing.analysis.results import same_item
 
     assert same_item(a, b) is same
+
+
+def test_auto_is_the_local_model_when_installed_else_extractive_with_a_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from processing.analysis import configuration
+
+    with override_settings(ANALYSIS_BACKEND="auto"):
+        assert configuration.options_from_settings().backend == "local"  # make test assembles it
+        configuration._said.clear()
+        with override_settings(WHISPER_MODELS_DIR=str(tmp_path)), caplog.at_level("WARNING"):
+            assert configuration.options_from_settings().backend == "extractive"
+            assert configuration.options_from_settings().backend == "extractive"
+    (line,) = [r.getMessage() for r in caplog.records if "ANALYSIS_BACKEND=auto" in r.getMessage()]  # said once
+    assert "using extractive analysis because the local model is not installed" in line
+    assert "python -m processing.assets assemble" in line
+
+
+def test_local_backend_options_point_at_the_model_server() -> None:
+    from processing.analysis.configuration import options_from_settings
+
+    with override_settings(ANALYSIS_BACKEND="local", LLM_URL="http://llm:8091/v1", LLM_API_KEY="k", LLM_TIMEOUT=300.0):
+        options = options_from_settings()
+    assert (options.base_url, options.model, options.api_key, options.timeout) == (
+        "http://llm:8091/v1", "qwen2.5-1.5b", "k", 300.0,
+    )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The "openai" analysis backend against a loopback server that speaks the chat-completions API.
+"""The LLM analysis backends against a loopback server that speaks the chat-completions API.
 
 Nothing in our code or the SDK is patched: the fake is the server, scripted per test. Only the retry sleep
 is swapped (llm._sleep) so that backoff is recorded instead of waited out. No database is used.
@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from django.test import override_settings
 
 from processing.analysis import llm, llm_schema
-from processing.analysis.backends import (
-    AnalysisConfigError,
-    AnalysisOutputError,
-    AnalysisResult,
-    analyze,
-)
+from processing.analysis.backends import AnalysisConfigError, AnalysisOutputError, AnalysisResult, analyze
+from processing.analysis.llm_config import LOCAL_DECODING
+from processing.messages import operator_detail
 from tests.processing.fake_llm import (
+    CITED_ISSUES,
+    CITED_SUMMARY,
     EN_SEGMENTS,
     GOOD,
     ISSUES,
@@ -28,6 +28,7 @@ from tests.processing.fake_llm import (
     SUMMARY,
     FakeLLM,
     Reply,
+    _cite,
     _content,
     _item,
     _seg,
@@ -49,7 +50,7 @@ def test_success_parses_items_and_records_meta(server: FakeLLM) -> None:
     assert meta["usage"] == {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
     assert meta["prompt_version"] == llm.PROMPT_VERSION
     assert meta["latency_ms"] > 0
-    assert (meta["requests"], meta["chunks"], meta["repairs"], meta["language"]) == (1, 1, 0, "en")
+    assert (meta["requests"], meta["chunks"], meta["repairs"], meta["splits"], meta["language"]) == (1, 1, 0, 0, "en")
     (request,) = server.requests
     assert request.path == "/v1/chat/completions"
     assert request.body["model"] == "test-model"
@@ -58,15 +59,22 @@ def test_success_parses_items_and_records_meta(server: FakeLLM) -> None:
     assert (response_format["type"], response_format["json_schema"]["strict"]) == ("json_schema", True)
     schema = response_format["json_schema"]["schema"]
     assert schema["required"] == ["summary", "issues", "solutions"]
-    assert schema["properties"]["issues"]["items"]["required"] == ["text", "start", "end"]
+    item = schema["properties"]["issues"]["items"]
+    assert item["required"] == ["text", "segments"]
+    assert item["properties"]["segments"] == {"type": "array", "items": {"type": "integer"}, "maxItems": 8}
     assert meta["uncited"] == 0
-    assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
+    # The instructions, one worked example, then the transcript as numbered lines.
+    assert [m["role"] for m in request.body["messages"]] == ["system", "user", "assistant", "user"]
+    json.loads(request.body["messages"][2]["content"])  # the example reply is itself valid
     assert "English" in request.system
     for key in ('"summary"', '"issues"', '"solutions"'):
         assert key in request.system
-    assert request.user.splitlines()[1] == "[4.0-9.5] The mobile release is delayed because payments keep failing."
+    assert request.user.splitlines()[1] == "[2] The mobile release is delayed because payments keep failing."
     # Local servers need no key; the SDK refuses an empty one, so a placeholder is sent.
     assert request.headers["authorization"] == "Bearer unused"
+    # A hosted endpoint gets only the API's own sampling fields.
+    assert (request.body["temperature"], request.body["max_tokens"]) == (0.0, 2048)
+    assert "repeat_penalty" not in request.body
 
 
 def test_json_object_is_the_format_for_servers_without_schemas(server: FakeLLM) -> None:
@@ -86,27 +94,37 @@ def test_an_unknown_response_format_is_a_configuration_error(server: FakeLLM) ->
 
 
 def test_items_citing_no_segment_are_dropped(server: FakeLLM) -> None:
-    # 15.0-20.0 holds a segment; 20.5-20.9 lies in the second of slack after the last one: a time
-    # parse_reply accepts, but no segment is there.
-    nowhere = _item("A point nobody made.", 20.6, 20.9)
-    server.script(Reply(content=_content(summary=[*SUMMARY, nowhere], issues=[nowhere, *ISSUES])))
+    # EN_SEGMENTS has lines 1-4: 0 and 9 name none; a citation with one good number keeps only that one.
+    nowhere = _cite("A point nobody made.", 9)
+    server.script(
+        Reply(
+            content=_content(
+                [*CITED_SUMMARY, nowhere], [_cite("Also from nowhere.", 0), *CITED_ISSUES, _cite("Late.", 2, 7)]
+            )
+        )
+    )
 
     result = analyze(EN_SEGMENTS, language="en")
 
     assert result.summary == SUMMARY
-    assert result.issues == ISSUES
+    assert result.issues == [*ISSUES, _item("Late.", 4.0, 9.5)]
     assert result.meta["uncited"] == 2
 
 
+def test_an_item_citing_several_lines_spans_them(server: FakeLLM) -> None:
+    server.script(Reply(content=_content([_cite("The whole meeting.", 4, 1, 2)], [], [])))
+    assert analyze(EN_SEGMENTS, language="en").summary == [_item("The whole meeting.", 0.0, 20.0)]
+
+
 def test_an_item_is_never_both_an_issue_and_a_solution(server: FakeLLM) -> None:
-    both = _item("We should move payments to the new provider.", 9.5, 15.0)
-    reworded = _item("Move the payments to the new provider.", 9.5, 15.0)
-    server.script(Reply(content=_content(issues=[*ISSUES, both], solutions=[reworded])))
+    both = _cite("We should move payments to the new provider.", 3)
+    reworded = _cite("Move the payments to the new provider.", 3)
+    server.script(Reply(content=_content(issues=[*CITED_ISSUES, both], solutions=[reworded])))
 
     result = analyze(EN_SEGMENTS, language="en")
 
     assert result.issues == ISSUES  # the proposal is a solution only
-    assert result.solutions == [reworded]
+    assert result.solutions == [_item("Move the payments to the new provider.", 9.5, 15.0)]
 
 
 def test_configured_api_key_is_sent(server: FakeLLM) -> None:
@@ -125,14 +143,62 @@ def test_transcript_without_words_sends_nothing(server: FakeLLM) -> None:
 
 @pytest.mark.parametrize("language", ["", "auto", "ja", "ja-JP"])
 def test_japanese_transcript_is_analysed_in_japanese(server: FakeLLM, language: str) -> None:
-    server.script(Reply(content=_content([_item("リリースが遅れている。", 3.0, 7.5)], [], [])))
+    server.script(Reply(content=_content([_cite("リリースが遅れている。", 2)], [], [])))
 
     result = analyze(JA_SEGMENTS, language=language)
 
     assert result.meta["language"] == "ja"
-    assert result.summary[0]["text"] == "リリースが遅れている。"
-    assert "Japanese" in server.requests[0].system
-    assert "[3.0-7.5] 新機能のリリースが二週間遅れています。" in server.requests[0].user
+    assert result.summary == [_item("リリースが遅れている。", 3.0, 7.5)]
+    assert 'Write every "text" in Japanese' in server.requests[0].system
+    assert "[2] 新機能のリリースが二週間遅れています。" in server.requests[0].user
+
+
+def test_analysis_language_setting_overrides_the_transcripts(server: FakeLLM) -> None:
+    server.script(Reply(content=_content([_cite("The release is two weeks late.", 2)], [], [])))
+
+    with override_settings(ANALYSIS_LANGUAGE="en"):
+        result = analyze(JA_SEGMENTS, language="ja")
+
+    assert (result.meta["language"], result.meta["transcript_language"]) == ("en", "ja")
+    assert 'Write every "text" in English' in server.requests[0].system
+
+
+# --- decoding per language ---------------------------------------------------------------------------------
+
+
+def _decoding_sent(server: FakeLLM, segments: list[Any], language: str, **settings: Any) -> dict[str, Any]:
+    server.script(Reply(content=_content([_cite("x", 1)], [], [])))
+    with override_settings(**settings):
+        analyze(segments, language=language)
+    body = server.requests[-1].body
+    return {k: body[k] for k in ("temperature", "max_tokens", "repeat_penalty", "frequency_penalty") if k in body}
+
+
+def test_the_local_backend_sends_llama_cpps_repeat_penalty_and_hosted_ones_never(server: FakeLLM) -> None:
+    local = {"ANALYSIS_BACKEND": "local", "LLM_URL": server.base_url, "LLM_MODEL": "qwen2.5-1.5b", "LLM_API_KEY": ""}
+    for segments, language in ((EN_SEGMENTS, "en"), (JA_SEGMENTS, "ja")):
+        expected = {**LOCAL_DECODING["*"], **LOCAL_DECODING.get(language, {})}
+        assert _decoding_sent(server, segments, language, **local) == expected
+        assert "repeat_penalty" in expected
+        assert _decoding_sent(server, segments, language) == {"temperature": 0.0, "max_tokens": 2048}
+    assert server.requests[0].body["model"] == "qwen2.5-1.5b"
+
+
+def test_decoding_setting_is_per_language_and_passes_server_fields_through(server: FakeLLM) -> None:
+    decoding = {"*": {"temperature": 0.2}, "ja": {"frequency_penalty": 0.3, "repetition_penalty": 1.2}}
+    assert _decoding_sent(server, EN_SEGMENTS, "en", ANALYSIS_LLM_DECODING=decoding) == {"temperature": 0.2}
+    ja = _decoding_sent(server, JA_SEGMENTS, "ja", ANALYSIS_LLM_DECODING=decoding)
+    assert ja == {"temperature": 0.2, "frequency_penalty": 0.3}
+    assert server.requests[-1].body["repetition_penalty"] == 1.2  # vLLM's name, in the body as given
+
+
+def test_a_malformed_decoding_setting_names_it(server: FakeLLM) -> None:
+    with (
+        override_settings(ANALYSIS_LLM_DECODING={"ja": 1.15}),
+        pytest.raises(AnalysisConfigError, match="set ANALYSIS_LLM_DECODING"),
+    ):
+        analyze(EN_SEGMENTS, language="en")
+    assert server.requests == []
 
 
 # --- invalid output and the single repair ------------------------------------------------------------------
@@ -148,58 +214,97 @@ def test_malformed_json_is_repaired_once(server: FakeLLM) -> None:
     assert (result.meta["requests"], result.meta["repairs"]) == (2, 1)
     assert result.meta["usage"]["total_tokens"] == 240
     repair = server.requests[1].body["messages"]
-    assert [m["role"] for m in repair] == ["system", "user", "assistant", "user"]
-    assert repair[2]["content"] == bad
-    assert "not valid JSON" in repair[3]["content"]
+    assert [m["role"] for m in repair] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert repair[4]["content"] == bad
+    assert "not valid JSON" in repair[5]["content"]
 
 
-def test_output_still_invalid_after_repair_raises_output_error(server: FakeLLM) -> None:
-    out_of_range = [_item("Something from minute five.", 300.0, 310.0)]
-    server.script(Reply(content="not json at all"), Reply(content=_content(issues=out_of_range)))
+def test_output_still_invalid_after_repair_raises_output_error_keeping_the_reply(server: FakeLLM) -> None:
+    last = json.dumps({"summary": [{"text": "From minute five.", "segments": "5"}], "issues": [], "solutions": []})
+    server.script(Reply(content="not json at all"), Reply(content=last))
 
     with pytest.raises(AnalysisOutputError) as caught:
         analyze(EN_SEGMENTS, language="en")
 
     message = str(caught.value)
     assert "after one repair attempt" in message
-    assert "issues[0].start 300 is outside the transcript (0-21 s)" in message
+    assert "summary[0].segments must be a list of segment numbers, got '5'" in message
     assert len(server.requests) == 2
+    # The operator sees the model's last reply in admin (stage detail); the uploader sees the message only.
+    assert caught.value.tail == last
+    assert operator_detail(caught.value).endswith(f"the model's last reply:\n{last}")
 
 
 # --- long transcripts --------------------------------------------------------------------------------------
 
 
-def test_long_transcript_is_chunked_and_merged(server: FakeLLM) -> None:
-    # Each rendered line ("[a-b] text" and a newline) is about 52 characters: two fit in 120, six make three chunks.
+def test_long_transcript_is_chunked_merged_and_reports_progress(server: FakeLLM) -> None:
     texts = [f"Topic {n}: item {n} was discussed at length." for n in range(6)]
     segments = [_seg(10.0 * n, 10.0 * n + 9.0, text) for n, text in enumerate(texts)]
-    shared = _item("Payments keep failing.", 10.0, 19.0)
     server.script(
-        Reply(content=_content([_item("Part one.", 0.0, 19.0)], [_item("Budget is short.", 0.0, 9.0), shared], [])),
-        Reply(content=_content([_item("Part two.", 20.0, 39.0)], [shared], [_item("Hire help.", 30.0, 39.0)])),
-        Reply(content=_content([_item("Part three.", 40.0, 59.0)], [_item("Hiring is slow.", 40.0, 49.0)], [])),
-        Reply(content=json.dumps({"summary": [_item("The whole meeting.", 0.0, 59.0)]})),
+        Reply(
+            content=_content(
+                [_cite("Part one.", 1, 2)], [_cite("Budget is short.", 1), _cite("Payments keep failing.", 2)], []
+            )
+        ),
+        Reply(
+            content=_content([_cite("Part two.", 1, 2)], [_cite("Payments keep failing!", 1)], [_cite("Hire help.", 2)])
+        ),
+        Reply(content=_content([_cite("Part three.", 1, 2)], [_cite("Hiring is slow.", 1)], [])),
+        Reply(content=json.dumps({"summary": [_cite("The whole meeting.", 1, 3)]})),
     )
+    progress: list[tuple[str, float]] = []
 
-    with override_settings(ANALYSIS_LLM_CONTEXT_CHARS=120):
-        result = analyze(segments, language="en")
+    with override_settings(ANALYSIS_LLM_CHUNK_SEGMENTS=2):
+        result = analyze(segments, language="en", on_progress=lambda note, done: progress.append((note, done)))
 
     assert (result.meta["chunks"], result.meta["requests"]) == (3, 4)
     chunk_requests, merge_request = server.requests[:3], server.requests[3]
     for n, request in enumerate(chunk_requests):
-        assert len(request.user) <= 120
-        assert request.user.splitlines() == [f"[{10 * i}.0-{10 * i + 9}.0] {texts[i]}" for i in (2 * n, 2 * n + 1)]
-        assert f"part {n + 1} of 3" in request.system
+        assert request.user.splitlines() == [f"[1] {texts[2 * n]}", f"[2] {texts[2 * n + 1]}"]
+    # The instructions and example are the same for every chunk: a server's prompt cache reads them once.
+    assert len({json.dumps(r.body["messages"][:3]) for r in chunk_requests}) == 1
     assert "partial summaries" in merge_request.system
-    assert merge_request.user.splitlines() == [
-        "[0.0-19.0] Part one.",
-        "[20.0-39.0] Part two.",
-        "[40.0-59.0] Part three.",
-    ]
+    assert merge_request.user.splitlines() == ["[1] Part one.", "[2] Part two.", "[3] Part three."]
     assert result.summary == [_item("The whole meeting.", 0.0, 59.0)]
-    assert [i["text"] for i in result.issues] == ["Budget is short.", "Payments keep failing.", "Hiring is slow."]
-    assert [i["text"] for i in result.solutions] == ["Hire help."]
+    # Each chunk's line numbers become that chunk's times; the reworded repeat is merged away.
+    assert result.issues == [
+        _item("Budget is short.", 0.0, 9.0),
+        _item("Payments keep failing.", 10.0, 19.0),
+        _item("Hiring is slow.", 40.0, 49.0),
+    ]
+    assert result.solutions == [_item("Hire help.", 30.0, 39.0)]
     assert result.meta["usage"]["total_tokens"] == 4 * 120
+    assert progress == [
+        ("chunk 1 of 3", 0.0),
+        ("chunk 2 of 3", 0.25),
+        ("chunk 3 of 3", 0.5),
+        ("merging the summaries of 3 chunks", 0.75),
+    ]
+
+
+def test_a_chunk_over_the_models_context_is_halved_and_sent_again(server: FakeLLM) -> None:
+    # llama.cpp's own answer to a prompt over its context (a 400 without an OpenAI error code).
+    too_long = Reply(
+        400,
+        body={"error": {"code": 400, "type": "exceed_context_size_error",
+                        "message": "the request exceeds the available context size, try increasing it"}},
+    )  # fmt: skip
+    server.script(
+        too_long,
+        Reply(content=_content([_cite("First half.", 1)], [_cite("Payments keep failing.", 2)], [])),
+        Reply(content=_content([_cite("Second half.", 1)], [], [_cite("Maria profiles checkout.", 2)])),
+        Reply(content=json.dumps({"summary": [_cite("Both halves.", 1, 2)]})),
+    )
+
+    result = analyze(EN_SEGMENTS, language="en")
+
+    assert (result.meta["splits"], result.meta["chunks"], result.meta["requests"]) == (1, 2, 4)
+    assert len(server.requests[0].user.splitlines()) == 4
+    assert [len(r.user.splitlines()) for r in server.requests[1:3]] == [2, 2]
+    assert result.issues == ISSUES
+    assert result.solutions == [_item("Maria profiles checkout.", 15.0, 20.0)]
+    assert result.summary == [_item("Both halves.", 0.0, 15.0)]  # "First half." (line 1) to "Second half." (line 3)
 
 
 # --- concurrency -------------------------------------------------------------------------------------------
@@ -226,8 +331,6 @@ def test_without_a_tight_cap_requests_overlap(server: FakeLLM) -> None:
 
 # --- the reply contract on its own -------------------------------------------------------------------------
 
-_LIMIT = 21.0
-
 
 @pytest.mark.parametrize(
     ("content", "problem"),
@@ -235,29 +338,36 @@ _LIMIT = 21.0
         (None, "empty"),
         ("[]", "must be a JSON object"),
         ('{"summary": [], "issues": [], "solutions": []}', '"summary" must not be empty'),
-        ('{"summary": [{"text": "a", "start": 0, "end": 1}], "issues": []}', '"solutions" is missing'),
+        ('{"summary": [{"text": "a", "segments": [1]}], "issues": []}', '"solutions" is missing'),
         ('{"summary": {}, "issues": [], "solutions": []}', '"summary" must be a list'),
         ('{"summary": ["a"], "issues": [], "solutions": []}', "summary[0] must be an object"),
-        ('{"summary": [{"text": " ", "start": 0, "end": 1}], "issues": [], "solutions": []}', "summary[0].text"),
-        ('{"summary": [{"text": "a", "start": true, "end": 1}], "issues": [], "solutions": []}', "summary[0].start"),
-        ('{"summary": [{"text": "a", "start": "3", "end": 4}], "issues": [], "solutions": []}', "summary[0].start"),
-        ('{"summary": [{"text": "a", "start": 5, "end": 4}], "issues": [], "solutions": []}', "start 5 is after end 4"),
-        ('{"summary": [{"text": "a", "start": -1, "end": 4}], "issues": [], "solutions": []}', "outside"),
-        ('{"summary": [{"text": "a", "start": 1, "end": 22}], "issues": [], "solutions": []}', "summary[0].end 22"),
+        ('{"summary": [{"text": " ", "segments": [1]}], "issues": [], "solutions": []}', "summary[0].text"),
+        ('{"summary": [{"text": "a", "segments": [true]}], "issues": [], "solutions": []}', "summary[0].segments"),
+        ('{"summary": [{"text": "a", "segments": ["3"]}], "issues": [], "solutions": []}', "summary[0].segments"),
+        ('{"summary": [{"text": "a", "segments": [1.5]}], "issues": [], "solutions": []}', "summary[0].segments"),
+        ('{"summary": [{"text": "a"}], "issues": [], "solutions": []}', "summary[0].segments"),
     ],
 )
 def test_parse_reply_rejects(content: str | None, problem: str) -> None:
     with pytest.raises(llm_schema.ReplyInvalid, match=problem.replace("[", r"\[").replace("]", r"\]")):
-        llm_schema.parse_reply(content, keys=llm_schema.ANALYSIS_KEYS, time_limit=_LIMIT)
+        llm_schema.parse_reply(content, keys=llm_schema.ANALYSIS_KEYS)
 
 
 def test_parse_reply_accepts_fenced_json_and_normalises_items() -> None:
-    content = '```json\n{"summary": [{"text": " ok ", "start": 1, "end": 21}], "issues": [], "solutions": []}\n```'
-    parsed = llm_schema.parse_reply(content, keys=llm_schema.ANALYSIS_KEYS, time_limit=_LIMIT)
-    assert parsed == {"summary": [_item("ok", 1.0, 21.0)], "issues": [], "solutions": []}
+    content = (
+        '```json\n{"summary": [{"text": " ok \\n now ", "segments": [2.0, 1]}], "issues": [], "solutions": []}\n```'
+    )
+    parsed = llm_schema.parse_reply(content, keys=llm_schema.ANALYSIS_KEYS)
+    assert parsed == {"summary": [{"text": "ok now", "segments": [2, 1]}], "issues": [], "solutions": []}
 
 
-def test_chunking_keeps_an_oversized_segment_whole_and_skips_silence() -> None:
-    segments = [_seg(0, 1, "short"), _seg(1, 2, "x" * 500), _seg(2, 3, ""), _seg(3, 4, "tail")]
-    chunks = llm_schema.chunk_segments(segments, 100)
-    assert [[s["text"][:5] for s in chunk] for chunk in chunks] == [["short"], ["xxxxx"], ["tail"]]
+def test_chunking_keeps_an_oversized_segment_whole_caps_segments_and_skips_silence() -> None:
+    segments = [_seg(0, 1, "short"), _seg(1, 2, "x" * 500), _seg(2, 3, ""), _seg(3, 4, "tail"), _seg(4, 5, "end")]
+    chunks = llm_schema.chunk_segments(segments, 100, max_segments=15)
+    assert [[s["text"][:5] for s in chunk] for chunk in chunks] == [["short"], ["xxxxx"], ["tail", "end"]]
+    by_count = llm_schema.chunk_segments(segments, 10_000, max_segments=2)
+    assert [[s["text"][:5] for s in chunk] for chunk in by_count] == [["short", "xxxxx"], ["tail", "end"]]
+    # The budget counts each line as rendered: "[n] text" and its newline.
+    lines = [_seg(n, n + 1, "abcd") for n in range(4)]  # "[1] abcd\n" is 9 characters
+    assert [len(c) for c in llm_schema.chunk_segments(lines, 18, max_segments=15)] == [2, 2]
+    assert [len(c) for c in llm_schema.chunk_segments(lines, 17, max_segments=15)] == [1, 1, 1, 1]

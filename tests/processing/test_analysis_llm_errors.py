@@ -4,6 +4,7 @@ name the setting to change (tests/processing/fake_llm.py is the server)."""
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -119,18 +120,29 @@ def test_refusals_are_config_errors_without_retry(
     assert delays == []
 
 
-def test_context_length_error_points_at_context_setting(server: FakeLLM) -> None:
-    server.script(Reply(400, body={"error": {"message": "too long", "code": "context_length_exceeded"}}))
-    with pytest.raises(AnalysisConfigError, match="ANALYSIS_LLM_CONTEXT_CHARS"):
-        analyze(EN_SEGMENTS, language="en")
+LLAMA_CPP_CONTEXT_ERROR = "request (4159 tokens) exceeds the available context size (4096 tokens), try increasing it"
 
 
-def test_llama_cpps_context_error_points_at_context_setting(server: FakeLLM) -> None:
-    # What manage.py llm_server answered in bench.analysis for a 10-minute transcript.
-    message = "request (4159 tokens) exceeds the available context size (4096 tokens), try increasing it"
-    server.script(Reply(400, body={"error": {"code": 400, "message": message, "type": "exceed_context_size_error"}}))
-    with pytest.raises(AnalysisConfigError, match=r"too long for the model.*ANALYSIS_LLM_CONTEXT_CHARS"):
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"message": "too long", "code": "context_length_exceeded"}},  # OpenAI
+        # What manage.py llm_server answered in bench.analysis for a 10-minute transcript in one request.
+        {"error": {"code": 400, "type": "exceed_context_size_error", "message": LLAMA_CPP_CONTEXT_ERROR}},
+    ],
+)  # fmt: skip
+def test_context_errors_split_down_to_one_segment_then_name_the_context_setting(
+    server: FakeLLM, body: dict[str, Any], delays: list[float]
+) -> None:
+    server.default = Reply(400, body=body)
+    with pytest.raises(
+        AnalysisConfigError, match="one transcript segment alone is longer than the model's context"
+    ) as caught:
         analyze(EN_SEGMENTS, language="en")
+    assert "LLM_CONTEXT" in str(caught.value)
+    assert body["error"]["message"] in str(caught.value)  # the server's own words
+    assert [len(r.user.splitlines()) for r in server.requests] == [4, 2, 1]  # halved, never retried as is
+    assert delays == []
 
 
 def test_endpoint_that_is_not_a_chat_api_is_a_config_error(server: FakeLLM) -> None:

@@ -46,8 +46,8 @@ def llm(fake_llm: FakeLLM) -> Iterator[FakeLLM]:
 
 
 def _answer() -> str:
-    item: dict[str, Any] = {"text": "Deliveries to the north are late every week.", "start": 0.0, "end": 4.0}
-    fix = {"text": "We should hire two more drivers.", "start": 4.0, "end": 8.0}
+    item: dict[str, Any] = {"text": "Deliveries to the north are late every week.", "segments": [1]}
+    fix = {"text": "We should hire two more drivers.", "segments": [2]}
     return json.dumps({"summary": [item], "issues": [item], "solutions": [fix]})
 
 
@@ -62,6 +62,27 @@ def test_the_llm_backend_result_and_its_metadata_are_stored(llm: FakeLLM, transc
     assert upload.analysis_meta["prompt_version"]
     assert upload.solutions == [{"text": "We should hire two more drivers.", "start": 4.0, "end": 8.0}]
     assert upload.summary_items[0]["start"] == 0.0
+    assert upload.stage("analysis").progress_note == "chunk 1 of 1"  # where it was while it ran
+
+
+def test_a_model_that_keeps_answering_garbage_fails_the_stage_and_admin_shows_its_reply(
+    llm: FakeLLM, transcribed: UploadedFile, admin_client: Client
+) -> None:
+    llm.script(Reply(content="Sure! Here are the minutes: ..."), Reply(content='{"summary": "the meeting"}'))
+
+    result = tasks.generate_ai_analysis_async.apply(args=(transcribed.pk,), task_id="analysis-task-1")
+
+    assert isinstance(result.result, StageFailed)
+    run = UploadedFile.objects.get(pk=transcribed.pk).stage("analysis")
+    assert run.status == StageStatus.FAILED
+    assert run.error == (
+        "the LLM (test-model) reply for a chunk of 2 segments was still invalid after one repair attempt: "
+        '"summary" must be a list, got str'
+    )
+    assert len(llm.requests) == 2  # one answer and one repair: an output error is not retried
+    assert run.detail.endswith('the model\'s last reply:\n{"summary": "the meeting"}')
+    page = admin_client.get(reverse("admin:uploads_uploadedfile_change", args=[transcribed.pk])).content.decode()
+    assert "the model&#x27;s last reply" in page
 
 
 def test_exhausted_retries_fail_the_stage_and_write_a_dead_letter(

@@ -177,11 +177,13 @@ def test_make_run_serves_the_processed_sample_and_ctrl_c_stops_everything(
 ) -> None:
     app = (tmp_path / "app").resolve()
     copy_checkout(app)
-    port, redis_port = free_port(), free_port()
-    assert port != redis_port
+    port, redis_port, llm_port = free_port(), free_port(), free_port()
+    assert len({port, redis_port, llm_port}) == 3
     shutil.rmtree(KEPT, ignore_errors=True)
     KEPT.mkdir(parents=True)
-    env = shell_environment(PORT=str(port), CELERY_BROKER_URL=f"redis://127.0.0.1:{redis_port}/0")
+    env = shell_environment(
+        PORT=str(port), CELERY_BROKER_URL=f"redis://127.0.0.1:{redis_port}/0", LLM_PORT=str(llm_port)
+    )
 
     started = time.monotonic()
     run = RunScript(app, env)
@@ -216,6 +218,8 @@ def test_make_run_serves_the_processed_sample_and_ctrl_c_stops_everything(
         assert any(" beat " in c for c in commands), commands
         assert sum("manage.py runserver" in c for c in commands) >= 2, commands  # autoreloader + server
         assert any(c.startswith("redis-server") for c in commands), commands
+        assert any("manage.py llm_server" in c for c in commands), commands  # the local language model
+        assert f"run: llm: serving qwen2.5-1.5b at http://127.0.0.1:{llm_port}/v1" in output
         assert accepts_connections(redis_port)
 
         os.killpg(run.process.pid, signal.SIGINT)
@@ -239,6 +243,10 @@ def test_make_run_serves_the_processed_sample_and_ctrl_c_stops_everything(
         assert shown is not None, report["content"]  # the subtitle track's cues loaded and are shown
         assert shown["language"] == "en", shown
         assert shown["firstCue"], shown
+        # The analysis was written by the local model, and its items carry their times.
+        analysis = report["content"]["analysis"]  # type: ignore[index]
+        assert "Written by the language model qwen2.5-1.5b on this server" in analysis["text"], analysis
+        assert re.search(r"\b0:\d\d\b", analysis["text"]), analysis
         assert poster["status"] == 200, poster
         assert str(poster["contentType"]).startswith("image/jpeg"), poster
         assert report["problems"] == [], report["problems"]

@@ -19,7 +19,8 @@
   }
 
   function badgeText(stage) {
-    return stage.status === "running" ? stage.status + " " + Math.round(stage.progress) + "%" : stage.status;
+    if (stage.status !== "running") return stage.status;
+    return stage.status + " " + Math.round(stage.progress) + "%" + (stage.note ? " (" + stage.note + ")" : "");
   }
 
   function renderStages(status) {
