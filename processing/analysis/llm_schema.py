@@ -16,10 +16,10 @@ from typing import Any, TypedDict
 
 from processing import language_names as names
 from processing.analysis.extractive import Item, Segment
-from processing.analysis.results import same_item
+from processing.analysis.results import same_item, tokens
 
 # Bump whenever a prompt or the reply contract changes, so stored results can be traced to the prompt that made them.
-PROMPT_VERSION = "2026-12-03.2"
+PROMPT_VERSION = "2026-12-03.4"
 
 ANALYSIS_KEYS = ("summary", "issues", "solutions")
 SUMMARY_KEYS = ("summary",)
@@ -36,40 +36,72 @@ class Cited(TypedDict):
 _ANALYSIS_PROMPT = """\
 You take the minutes of a meeting. Each line of the user message is one numbered transcript segment: "[n] text".
 Reply with one JSON object with exactly these keys:
-- "summary": at most {max_items} short items that together summarise what was said. Never empty.
+- "summary": {summary_rule}. Never empty.
 - "issues": one item for every segment in which a speaker states a problem, risk, delay, failure, shortage,
   cost overrun, complaint or worry. Plain reports of something going wrong count ("the tests are still
   failing", "it takes ten seconds to load"), and so does a second speaker confirming a problem. A problem
   that is already solved does not. An empty list if there are none.
 - "solutions": one item for every segment in which a speaker proposes, suggests, requests, decides or
-  commits to an action, including questions such as "could you...?" or "why don't we...?", and "let's ..."
-  or "I'll ...". An empty list if there are none.
+  commits to an action, including requests phrased as questions ("could you...?", "why don't we...?")
+  and "let's ..." or "I'll ...". A question that only asks for information is neither an issue nor a
+  solution, and neither are greetings, agenda, thanks or agreement. An empty list if there are none.
 Every item is {{"text": string, "segments": [the numbers of the segments it rests on]}}.
 A segment is never both an issue and a solution. Write every "text" in {language}."""
 
-# One worked example, as a user/assistant exchange (small models follow a shown reply better than a described one).
-_EXAMPLE_TRANSCRIPT = """\
+# One worked example per language, as a user/assistant exchange: small models follow a shown reply better
+# than a described one, and write in the example's language more than in the one the prompt names (with
+# the English example, Qwen2.5-1.5B wrote Japanese meetings' items in English or Chinese).
+_EXAMPLES: dict[str, tuple[str, dict[str, list[dict[str, Any]]]]] = {
+    "en": (
+        """\
 [1] Okay, let's start with the budget.
 [2] We are already twenty percent over on hardware.
 [3] Right, and the vendor is two weeks late with the servers.
 [4] Could we move part of the order to the other supplier?
 [5] Good idea, I'll call them tomorrow.
-[6] The training last week went well, by the way."""
-_EXAMPLE_REPLY = {
-    "summary": [
+[6] The training last week went well, by the way.""",
         {
-            "text": "Hardware budget overrun and a late vendor; part of the order may move to another supplier.",
-            "segments": [2, 3, 4, 5],
-        }
-    ],
-    "issues": [
-        {"text": "Hardware spending is twenty percent over budget.", "segments": [2]},
-        {"text": "The vendor is two weeks late with the servers.", "segments": [3]},
-    ],
-    "solutions": [
-        {"text": "Move part of the order to the other supplier.", "segments": [4]},
-        {"text": "Call the other supplier tomorrow.", "segments": [5]},
-    ],
+            "summary": [
+                {
+                    "text": "Hardware over budget and a late vendor; part of the order may move to another supplier.",
+                    "segments": [2, 3, 4, 5],
+                }
+            ],
+            "issues": [
+                {"text": "Hardware spending is twenty percent over budget.", "segments": [2]},
+                {"text": "The vendor is two weeks late with the servers.", "segments": [3]},
+            ],
+            "solutions": [
+                {"text": "Move part of the order to the other supplier.", "segments": [4]},
+                {"text": "Call the other supplier tomorrow.", "segments": [5]},
+            ],
+        },
+    ),
+    "ja": (
+        """\
+[1] では、予算の件から始めます。
+[2] ハードウェアの費用がすでに予算を2割超えています。
+[3] それに、業者のサーバー納品が2週間遅れています。
+[4] 注文の一部を別の業者に回してはどうでしょうか。
+[5] いいですね、明日私が連絡します。
+[6] ちなみに先週の研修は好評でした。""",
+        {
+            "summary": [
+                {
+                    "text": "ハードウェア費用の超過と納品の遅れを受け、注文の一部を別の業者に回すことにした。",
+                    "segments": [2, 3, 4, 5],
+                }
+            ],
+            "issues": [
+                {"text": "ハードウェア費用が予算を2割超えている。", "segments": [2]},
+                {"text": "サーバーの納品が2週間遅れている。", "segments": [3]},
+            ],
+            "solutions": [
+                {"text": "注文の一部を別の業者に回す。", "segments": [4]},
+                {"text": "明日、別の業者に連絡する。", "segments": [5]},
+            ],
+        },
+    ),
 }
 
 _MERGE_PROMPT = """\
@@ -121,23 +153,47 @@ def response_format(kind: str, keys: Sequence[str]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": reply_schema(keys)}}
 
 
-def resolve(items: Iterable[Cited], sources: Sequence[Segment | Item]) -> tuple[list[Item], int]:
+def resolve(
+    items: Iterable[Cited], sources: Sequence[Segment | Item], *, realign: bool = False
+) -> tuple[list[Item], int]:
     """Items with the times of the lines they cite, and how many were dropped for citing no line.
 
     Numbers outside 1..len(sources) name nothing and are ignored; an item left without a citation
-    supports nothing, and goes."""
+    supports nothing, and goes. With `realign` (issues and solutions: one statement each), a cited
+    number is checked against the words the item repeats: a small model that quotes a line often
+    cites its neighbour's number, so when a line up to REALIGN_REACH away holds the item's words
+    clearly better than the cited one (see _closer), that line is cited instead."""
     resolved: list[Item] = []
     dropped = 0
     for item in items:
-        cited = sorted({n for n in item["segments"] if 1 <= n <= len(sources)})
+        cited = {n for n in item["segments"] if 1 <= n <= len(sources)}
+        if realign:
+            cited = {_closer(item["text"], n, sources) for n in cited}
         if not cited:
             dropped += 1
             continue
-        lines = [sources[n - 1] for n in cited]
-        resolved.append(
-            {"text": item["text"], "start": min(s["start"] for s in lines), "end": max(s["end"] for s in lines)}
-        )
+        lines = [sources[n - 1] for n in sorted(cited)]
+        start, end = min(s["start"] for s in lines), max(s["end"] for s in lines)
+        resolved.append({"text": item["text"], "start": start, "end": end})
     return resolved, dropped
+
+
+REALIGN_REACH = 2  # lines either side of the cited one
+REALIGN_MARGIN = 0.2  # how much more of the item's words a neighbour must hold
+REALIGN_MIN_TOKENS = 3  # fewer words (or character pairs) than this say too little about where they are from
+
+
+def _closer(text: str, n: int, sources: Sequence[Segment | Item]) -> int:
+    words = tokens(text)
+    if len(words) < REALIGN_MIN_TOKENS:
+        return n
+
+    def held(m: int) -> float:  # the share of the item's words (or character pairs) line m holds
+        return len(words & tokens(sources[m - 1]["text"])) / len(words)
+
+    near = range(max(1, n - REALIGN_REACH), min(len(sources), n + REALIGN_REACH) + 1)
+    best = max(near, key=lambda m: (held(m), m == n))
+    return best if held(best) >= 0.5 and held(best) >= held(n) + REALIGN_MARGIN else n
 
 
 def render_lines(texts: Iterable[str]) -> str:
@@ -184,11 +240,18 @@ def dedupe(items: Iterable[Item]) -> list[Item]:
 
 
 def analysis_messages(*, language: str, max_items: int, transcript: str) -> list[dict[str, str]]:
-    system = _ANALYSIS_PROMPT.format(max_items=max_items, language=language_name(language))
+    """The instructions, the worked example in `language` (English where there is none), the transcript."""
+    summary_rule = (
+        "one short item that summarises what was said"
+        if max_items == 1
+        else f"at most {max_items} short items that together summarise what was said"
+    )
+    system = _ANALYSIS_PROMPT.format(summary_rule=summary_rule, language=language_name(language))
+    example, reply = _EXAMPLES.get(language, _EXAMPLES["en"])
     return [
         {"role": "system", "content": system},
-        {"role": "user", "content": _EXAMPLE_TRANSCRIPT},
-        {"role": "assistant", "content": json.dumps(_EXAMPLE_REPLY, ensure_ascii=False, separators=(",", ":"))},
+        {"role": "user", "content": example},
+        {"role": "assistant", "content": json.dumps(reply, ensure_ascii=False, separators=(",", ":"))},
         {"role": "user", "content": transcript},
     ]
 

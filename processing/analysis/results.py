@@ -66,13 +66,22 @@ SAME_ITEM = 0.6  # word (or, for Japanese and Chinese, character-pair) overlap f
 
 
 def tokens(text: str) -> set[str]:
-    """Lower-cased words; for text without spaces (Japanese, Chinese) its character pairs."""
+    """Lower-cased words; a word in a script written without spaces (Japanese, Chinese) becomes its
+    character pairs, so that text with and without a transcription's stray spaces compares alike."""
     letters = "".join(char.lower() if char.isalnum() else " " for char in text)
-    words = letters.split()
-    if len(words) > 1 or not words:
-        return set(words)
-    word = words[0]
-    return {word[i : i + 2] for i in range(max(1, len(word) - 1))}
+    found: set[str] = set()
+    for word in letters.split():
+        if any(_unspaced(char) for char in word):
+            found.update(word[i : i + 2] for i in range(max(1, len(word) - 1)))
+        else:
+            found.add(word)
+    return found
+
+
+def _unspaced(char: str) -> bool:
+    # Hiragana, Katakana, CJK ideographs (and extension A), halfwidth Katakana.
+    code = ord(char)
+    return 0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x9FFF or 0xFF66 <= code <= 0xFF9F
 
 
 def same_item(a: str, b: str) -> bool:

@@ -162,6 +162,9 @@ def test_a_proposal_that_names_the_problem_is_a_solution_only() -> None:
         ("Payments keep failing.", "Move payments to the new provider.", False),
         ("北の倉庫への配送が三日遅れています。", "北の倉庫への配送が3日遅れています", True),
         ("北の倉庫への配送が三日遅れています。", "来月までに運転手を二人増やすことを提案します。", False),
+        # Whisper's stray spaces inside Japanese do not make it a different sentence.
+        ("夜間の職員の体制は どうなりますか", "夜間の職員の体制はどうなりますか。", True),
+        ("The 配送 is late.", "The 配送 is late!", True),
     ],
 )
 def test_same_item_by_word_or_character_pair_overlap(a: str, b: str, same: bool) -> None:

@@ -69,6 +69,7 @@ def test_success_parses_items_and_records_meta(server: FakeLLM) -> None:
     assert "English" in request.system
     for key in ('"summary"', '"issues"', '"solutions"'):
         assert key in request.system
+    assert '"summary": at most 3 short items that together summarise what was said' in request.system
     assert request.user.splitlines()[1] == "[2] The mobile release is delayed because payments keep failing."
     # Local servers need no key; the SDK refuses an empty one, so a placeholder is sent.
     assert request.headers["authorization"] == "Bearer unused"
@@ -264,7 +265,10 @@ def test_long_transcript_is_chunked_merged_and_reports_progress(server: FakeLLM)
         assert request.user.splitlines() == [f"[1] {texts[2 * n]}", f"[2] {texts[2 * n + 1]}"]
     # The instructions and example are the same for every chunk: a server's prompt cache reads them once.
     assert len({json.dumps(r.body["messages"][:3]) for r in chunk_requests}) == 1
+    # One summary item per chunk, merged into ANALYSIS_SUMMARY_SENTENCES (3) at the end.
+    assert '"summary": one short item that summarises what was said' in chunk_requests[0].system
     assert "partial summaries" in merge_request.system
+    assert "At most 3 short items" in merge_request.system
     assert merge_request.user.splitlines() == ["[1] Part one.", "[2] Part two.", "[3] Part three."]
     assert result.summary == [_item("The whole meeting.", 0.0, 59.0)]
     # Each chunk's line numbers become that chunk's times; the reworded repeat is merged away.
@@ -371,3 +375,23 @@ def test_chunking_keeps_an_oversized_segment_whole_caps_segments_and_skips_silen
     lines = [_seg(n, n + 1, "abcd") for n in range(4)]  # "[1] abcd\n" is 9 characters
     assert [len(c) for c in llm_schema.chunk_segments(lines, 18, max_segments=15)] == [2, 2]
     assert [len(c) for c in llm_schema.chunk_segments(lines, 17, max_segments=15)] == [1, 1, 1, 1]
+
+
+def test_a_citation_off_by_a_line_is_moved_to_the_line_the_item_repeats() -> None:
+    lines = [
+        _seg(0, 4, "それでは質疑に入ります。"),
+        _seg(4, 8, "来年度の予算で、更新に向けた設計の費用を要求したいと考えております"),
+        _seg(8, 12, "ありがとうございます。以上です。"),
+        _seg(12, 16, "The vans are late every Monday."),
+    ]
+    items = [
+        {"text": "来年度の予算で 更新に向けた設計の費用を要求したい", "segments": [3]},  # its words are line 2's
+        {"text": "設計の費用を要求する。", "segments": [2]},  # cited right: kept
+        {"text": "Vans are late on Mondays.", "segments": [1]},  # line 4 is three lines away: out of reach, kept
+        {"text": "予算", "segments": [1]},  # too little to say where it is from: kept
+    ]
+    resolved, dropped = llm_schema.resolve(items, lines, realign=True)
+    assert dropped == 0
+    assert [(i["start"], i["end"]) for i in resolved] == [(4, 8), (4, 8), (0, 4), (0, 4)]
+    as_cited, _ = llm_schema.resolve(items, lines)  # the summary's citations are taken as they are
+    assert (as_cited[0]["start"], as_cited[0]["end"]) == (8, 12)
