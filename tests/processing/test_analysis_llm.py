@@ -384,7 +384,7 @@ def test_a_citation_off_by_a_line_is_moved_to_the_line_the_item_repeats() -> Non
         _seg(8, 12, "ありがとうございます。以上です。"),
         _seg(12, 16, "The vans are late every Monday."),
     ]
-    items = [
+    items: list[llm_schema.Cited] = [
         {"text": "来年度の予算で 更新に向けた設計の費用を要求したい", "segments": [3]},  # its words are line 2's
         {"text": "設計の費用を要求する。", "segments": [2]},  # cited right: kept
         {"text": "Vans are late on Mondays.", "segments": [1]},  # line 4 is three lines away: out of reach, kept
