@@ -19,7 +19,7 @@ from processing.analysis.extractive import Item, Segment
 from processing.analysis.results import same_item, tokens
 
 # Bump whenever a prompt or the reply contract changes, so stored results can be traced to the prompt that made them.
-PROMPT_VERSION = "2026-12-03.4"
+PROMPT_VERSION = "2026-12-03.3"
 
 ANALYSIS_KEYS = ("summary", "issues", "solutions")
 SUMMARY_KEYS = ("summary",)
@@ -36,7 +36,7 @@ class Cited(TypedDict):
 _ANALYSIS_PROMPT = """\
 You take the minutes of a meeting. Each line of the user message is one numbered transcript segment: "[n] text".
 Reply with one JSON object with exactly these keys:
-- "summary": {summary_rule}. Never empty.
+- "summary": at most {max_items} short items that together summarise what was said. Never empty.
 - "issues": one item for every segment in which a speaker states a problem, risk, delay, failure, shortage,
   cost overrun, complaint or worry. Plain reports of something going wrong count ("the tests are still
   failing", "it takes ten seconds to load"), and so does a second speaker confirming a problem. A problem
@@ -241,12 +241,7 @@ def dedupe(items: Iterable[Item]) -> list[Item]:
 
 def analysis_messages(*, language: str, max_items: int, transcript: str) -> list[dict[str, str]]:
     """The instructions, the worked example in `language` (English where there is none), the transcript."""
-    summary_rule = (
-        "one short item that summarises what was said"
-        if max_items == 1
-        else f"at most {max_items} short items that together summarise what was said"
-    )
-    system = _ANALYSIS_PROMPT.format(summary_rule=summary_rule, language=language_name(language))
+    system = _ANALYSIS_PROMPT.format(max_items=max_items, language=language_name(language))
     example, reply = _EXAMPLES.get(language, _EXAMPLES["en"])
     return [
         {"role": "system", "content": system},
