@@ -246,7 +246,7 @@ def test_make_run_serves_the_processed_sample_and_ctrl_c_stops_everything(
         # The analysis was written by the local model, and its items carry their times.
         analysis = report["content"]["analysis"]  # type: ignore[index]
         assert "Written by the language model qwen2.5-1.5b on this server" in analysis["text"], analysis
-        assert re.search(r"\b0:\d\d\b", analysis["text"]), analysis
+        assert re.search(r"\b\d\d:\d\d\b", analysis["text"]), analysis  # "00:12 Hire two more drivers..."
         assert poster["status"] == 200, poster
         assert str(poster["contentType"]).startswith("image/jpeg"), poster
         assert report["problems"] == [], report["problems"]
