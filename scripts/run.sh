@@ -31,6 +31,21 @@ stop() {
   fi
   echo "run: stopped" >&2
 }
+# await_line PID LOG OFFSET PATTERN WHAT SECONDS: until LOG (past OFFSET bytes) has a line matching
+# PATTERN. If PID exits first, print LOG's last lines and exit 1; after SECONDS, return 1.
+await_line() {
+  local pid=$1 log=$2 offset=$3 pattern=$4 what=$5 seconds=$6 i
+  for ((i = 0; i < seconds * 5; i++)); do
+    tail -c +"$((offset + 1))" "$log" 2>/dev/null | grep -q "$pattern" && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "run: $what did not start; $log says:" >&2
+      tail -c +"$((offset + 1))" "$log" | tail -n 20 >&2 || true
+      exit 1
+    fi
+    sleep 0.2
+  done
+  return 1
+}
 trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -58,28 +73,16 @@ log_start=$(stat -c %s var/worker.log 2>/dev/null || echo 0)
 start .venv/bin/celery -A config worker -Q transcription,analysis,hls,default --loglevel INFO \
   --statedb var/worker.state --logfile var/worker.log -n "worker@%h"
 worker_pid=$!
-# A worker that refuses its configuration exits at once: say why instead of waiting for it.
-for _ in $(seq 1 50); do
-  tail -c +"$((log_start + 1))" var/worker.log 2>/dev/null | grep -q "ready\." && break
-  if ! kill -0 "$worker_pid" 2>/dev/null; then
-    echo "run: the worker did not start; var/worker.log says:" >&2
-    tail -c +"$((log_start + 1))" var/worker.log | tail -n 20 >&2 || true
-    exit 1
-  fi
-  sleep 0.4
-done
+# A worker that refuses its configuration exits at once: say why instead of waiting for it (after
+# 20 s without "ready." it goes on: process_file waits for the queue anyway).
+await_line "$worker_pid" var/worker.log "$log_start" "ready\." "the worker" 20 || true
 start .venv/bin/celery -A config beat --loglevel INFO --logfile var/beat.log --pidfile var/beat.pid
 echo "run: worker log var/worker.log, beat log var/beat.log"
 if [ -n "$llm_pid" ]; then
-  for _ in $(seq 1 600); do
-    tail -c +"$((llm_start + 1))" var/llm.log | grep -q "^llm: serving" && break
-    if ! kill -0 "$llm_pid" 2>/dev/null; then
-      echo "run: the language model server did not start; var/llm.log says:" >&2
-      tail -c +"$((llm_start + 1))" var/llm.log | tail -n 20 >&2 || true
-      exit 1
-    fi
-    sleep 0.2
-  done
+  if ! await_line "$llm_pid" var/llm.log "$llm_start" "^llm: serving" "the language model server" 120; then
+    echo "run: the language model server is not serving after 120 s; see var/llm.log" >&2
+    exit 1
+  fi
   echo "run: $(tail -c +"$((llm_start + 1))" var/llm.log | grep -m1 "^llm: serving"), log var/llm.log"
 fi
 

@@ -149,13 +149,21 @@ def _translated(
         return [{key: value for key, value in segment.items() if key != "words"} for segment in segments]
     progress = _from(window.offset + window.duration * share, on_progress, 1.0 - share)
     part = _run(spec, model, window.samples, options, language=language, on_progress=progress, task="translate")
-    kept = [shift_segment(segment, window.offset) for segment in part.segments if _latin_script(segment["text"])]
-    if len(kept) < len(part.segments):
+    english = [segment for segment in part.segments if _latin_script(segment["text"])]
+    if len(english) < len(part.segments):
         # Whisper's translate task sometimes writes the source language instead (seen with base on
         # Japanese): such a segment is no translation, and the English track leaves it out.
         logger.warning("translation at %.1f s: %d of %d segments were not English, left out",
-                       window.offset, len(part.segments) - len(kept), len(part.segments))  # fmt: skip
-    return kept
+                       window.offset, len(part.segments) - len(english), len(part.segments))  # fmt: skip
+    # Its timestamps are its own guesses, not the transcription's: a cue is kept inside the window and
+    # never empty (base's translation of a Japanese passage once ended a segment past the audio).
+    timed = [_within(segment, window.duration) for segment in english]
+    return [shift_segment(segment, window.offset) for segment in timed if segment["start"] < segment["end"]]
+
+
+def _within(segment: dict[str, Any], duration: float) -> dict[str, Any]:
+    start, end = max(0.0, float(segment["start"])), min(float(segment["end"]), duration)
+    return {**segment, "start": round(start, 3), "end": round(end, 3)}
 
 
 def _latin_script(text: str) -> bool:

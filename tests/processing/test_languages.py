@@ -223,3 +223,12 @@ def test_a_translation_that_echoes_the_source_language_is_left_out() -> None:
     assert _latin_script("In the 日 meeting we discuss the delivery delays.")  # one stray character
     assert not _latin_script("In the日開技では配送のおくれについて話し合います")  # what base wrote once
     assert not _latin_script("...")
+
+
+def test_a_translated_cue_stays_inside_its_window_and_is_never_empty() -> None:
+    from processing.transcription.engine import _within
+
+    assert _within({"start": 58.2, "end": 61.7, "text": "Late."}, 60.0) == {"start": 58.2, "end": 60.0, "text": "Late."}
+    assert _within({"start": -0.3, "end": 2.0, "text": "Hi."}, 60.0)["start"] == 0.0
+    past = _within({"start": 60.5, "end": 62.0, "text": "Past the end."}, 60.0)
+    assert past["start"] >= past["end"]  # _translated drops it

@@ -256,3 +256,27 @@ def test_make_run_serves_the_processed_sample_and_ctrl_c_stops_everything(
         if not passed:
             run.keep_logs()
         print(f"test took {time.monotonic() - started:.0f} s")
+
+
+def test_make_run_stops_and_says_why_when_the_language_model_server_cannot_start(tmp_path: Path) -> None:
+    app = (tmp_path / "app").resolve()
+    copy_checkout(app)
+    redis_port = free_port()
+    env = shell_environment(
+        PORT=str(free_port()), CELERY_BROKER_URL=f"redis://127.0.0.1:{redis_port}/0", LLM_PORT=str(free_port()),
+        ANALYSIS_BACKEND="local", LLM_MODEL="/nowhere/model.gguf",
+    )  # fmt: skip
+    run = RunScript(app, env)
+    try:
+        returncode = run.process.wait(timeout=START_TIMEOUT)
+        run.reader.join(timeout=10)
+        output = run.output()
+        print(output[-2000:])
+        assert returncode == 1, output[-3000:]
+        assert "run: the language model server did not start; var/llm.log says:" in output
+        assert "LLM_MODEL='/nowhere/model.gguf' is neither a model this project installs" in output
+        assert "run: admin at" not in output  # no sample, no pages: nothing half-started is left running
+        assert processes_under(app) == []
+        assert not accepts_connections(redis_port)
+    finally:
+        run.kill_everything()

@@ -120,17 +120,25 @@ def test_status_json_shape(alice: User) -> None:
 
     data = client.get(f"/uploads/{upload.pk}/status.json").json()
     assert data["stages"] == {
-        "transcription": {"status": "succeeded", "progress": 100.0, "error": ""},
-        "analysis": {"status": "failed", "progress": 0.0, "error": "LLM timed out"},
-        "hls": {"status": "running", "progress": 37.5, "error": ""},
+        "transcription": {"status": "succeeded", "progress": 100.0, "note": "", "error": ""},
+        "analysis": {"status": "failed", "progress": 0.0, "note": "", "error": "LLM timed out"},
+        "hls": {"status": "running", "progress": 37.5, "note": "", "error": ""},
     }
     assert data["finished"] is False
     assert data["hls_master_url"] is None  # no player before the HLS stage has succeeded
     assert data["poster_url"] == "/media/hls/1/abc/poster.jpg"
 
+    # Where a running analysis is: in the JSON the page polls, and in the badge the page starts with.
+    set_stage(upload, "analysis", status=StageStatus.RUNNING, progress=40, progress_note="chunk 3 of 5", error="")
+    assert client.get(f"/uploads/{upload.pk}/status.json").json()["stages"]["analysis"]["note"] == "chunk 3 of 5"
+    assert "running 40% (chunk 3 of 5)" in client.get(f"/uploads/{upload.pk}/").content.decode()
+
     set_stage(upload, "hls", status=StageStatus.SUCCEEDED, progress=100)
     response = client.get(f"/uploads/{upload.pk}/status.json")
     assert "no-cache" in response["Cache-Control"]
+    assert response.json()["finished"] is False  # the analysis is still running
+    set_stage(upload, "analysis", status=StageStatus.FAILED)
+    response = client.get(f"/uploads/{upload.pk}/status.json")
     assert response.json()["finished"] is True
     assert response.json()["hls_master_url"] == "/media/hls/1/abc/master.m3u8"
 
