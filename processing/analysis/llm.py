@@ -9,14 +9,12 @@ AnalysisTransientError (try the stage again later).
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import math
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -24,6 +22,7 @@ import openai
 from openai import OpenAI
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
+from processing.analysis import llm_errors as errors
 from processing.analysis import llm_schema as schema
 from processing.analysis.extractive import Item, Segment
 from processing.analysis.llm_config import Config, read_config
@@ -41,8 +40,6 @@ logger = logging.getLogger(__name__)
 PROMPT_VERSION = schema.PROMPT_VERSION
 BACKOFF_BASE = 0.5  # seconds before the first retry, doubled per retry
 BACKOFF_CAP = 8.0
-# A worker blocked for minutes on one rate limit is worse than giving up and letting the stage retry later.
-RETRY_AFTER_CAP = 30.0
 
 # Module level so tests can record delays instead of waiting them out.
 _sleep = time.sleep
@@ -54,10 +51,6 @@ _semaphore_lock = threading.Lock()
 
 
 Progress = Callable[[str, float], None]  # ("chunk 2 of 5", the share of the work done so far)
-
-
-class _ContextExceeded(AnalysisConfigError):
-    """The server said the request does not fit the model's context: the chunk is split and sent again."""
 
 
 def analyze(
@@ -83,7 +76,7 @@ def analyze(
                 on_progress(f"chunk {len(parts) + 1} of {len(parts) + 1 + len(pending)}", len(parts) / steps)
             try:
                 parts.append(_analyze_chunk(run, chunk))
-            except _ContextExceeded as exc:
+            except errors.ContextExceeded as exc:
                 if len(chunk) == 1:
                     raise AnalysisConfigError(
                         "one transcript segment alone is longer than the model's context: raise LLM_CONTEXT "
@@ -214,35 +207,35 @@ class _Run:
                         **fields,
                     )
             except openai.APIStatusError as exc:
-                if not _retryable(exc.status_code):
-                    raise _refusal(exc, self.config.model) from exc
-                error, retry_after = exc, _retry_after(exc.response.headers)
+                if not errors.retryable(exc.status_code):
+                    raise errors.refusal(exc, self.config.model) from exc
+                error, retry_after = exc, errors.retry_after(exc.response.headers)
             except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
                 error = exc
             except ValueError as exc:
                 # The SDK lets a 200 whose body is not JSON escape as a bare json.JSONDecodeError.
-                raise _not_chat_api(f"an unreadable body ({exc})") from exc
+                raise errors.not_chat_api(f"an unreadable body ({exc})") from exc
             else:
                 return self._record(response)
             if attempt + 1 < attempts:
                 delay = _backoff(attempt) if retry_after is None else retry_after
                 logger.warning(
                     "LLM request failed (%s), retry %d of %d in %.2f s",
-                    _describe(error),
+                    errors.describe(error),
                     attempt + 1,
                     self.config.max_retries,
                     delay,
                 )
                 _sleep(delay)
         raise AnalysisTransientError(
-            f"the LLM endpoint still failed after {attempts} attempt(s): {_describe(error)}"
+            f"the LLM endpoint still failed after {attempts} attempt(s): {errors.describe(error)}"
         ) from error
 
     def _record(self, response: object) -> str | None:
         # Without strict validation the SDK returns a plain str for non-JSON bodies and fills missing fields
         # with None, whatever the type hints say, so check before trusting the shape.
         if not isinstance(response, ChatCompletion):
-            raise _not_chat_api(f"a {type(response).__name__}")
+            raise errors.not_chat_api(f"a {type(response).__name__}")
         usage = response.usage
         for key in self.usage:
             self.usage[key] += int(getattr(usage, key, 0) or 0)
@@ -264,69 +257,6 @@ def _request_slot(size: int) -> threading.BoundedSemaphore:
         return _semaphore
 
 
-def _retryable(status: int) -> bool:
-    # 408 is a timeout reported by a proxy; everything else in 4xx will fail the same way again.
-    return status in (408, 429) or status >= 500
-
-
 def _backoff(attempt: int) -> float:
     # Full jitter: workers that failed together spread their retries instead of stampeding back together.
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asked us to wait (retry-after-ms, or Retry-After in seconds or as a date), capped."""
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        if (raw := headers.get(name)) is None:
-            continue
-        try:
-            seconds = float(raw) * scale
-        except ValueError:
-            try:
-                seconds = email.utils.parsedate_to_datetime(raw).timestamp() - time.time()
-            except (TypeError, ValueError):
-                continue
-        if math.isfinite(seconds):
-            return min(max(seconds, 0.0), RETRY_AFTER_CAP)
-    return None
-
-
-def _refusal(exc: openai.APIStatusError, model: str) -> AnalysisConfigError:
-    """Map a permanent HTTP refusal to the setting that most likely needs changing."""
-    status, detail = exc.status_code, _server_message(exc)
-    if status == 401:
-        message = "the LLM endpoint refused the API key (401): set OPENAI_API_KEY"
-    elif status == 403:
-        message = (
-            f"the LLM endpoint denied access (403): check that OPENAI_API_KEY may use ANALYSIS_LLM_MODEL {model!r}"
-        )
-    elif status == 404:
-        message = f"model {model!r} not found (404): set ANALYSIS_LLM_MODEL, and check OPENAI_BASE_URL (e.g. .../v1)"
-    elif status == 413 or exc.code == "context_length_exceeded" or "exceeds the available context size" in detail:
-        # OpenAI's code, or llama.cpp's message (its 400 carries no such code)
-        message = f"the request is longer than the model's context ({status})"
-        return _ContextExceeded(f"{message}; the server said: {detail or exc.message}")
-    elif status == 400:
-        message = "bad request (400): check ANALYSIS_LLM_MODEL and that OPENAI_BASE_URL supports JSON mode"
-    else:
-        message = f"the LLM endpoint rejected the request ({status}): check OPENAI_BASE_URL and ANALYSIS_LLM_MODEL"
-    return AnalysisConfigError(f"{message}; the server said: {detail}" if detail else message)
-
-
-def _server_message(exc: openai.APIStatusError) -> str:
-    body: Any = exc.body  # the SDK has already unwrapped {"error": {...}}
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return str(body["message"])[:300]
-    return body[:300] if isinstance(body, str) else ""
-
-
-def _not_chat_api(what: str) -> AnalysisConfigError:
-    return AnalysisConfigError(
-        f"the LLM endpoint answered with {what}, not a chat completion: check that OPENAI_BASE_URL is the API root"
-    )
-
-
-def _describe(error: BaseException | None) -> str:
-    if isinstance(error, openai.APIStatusError):
-        return f"HTTP {error.status_code}: {_server_message(error) or error.message}"
-    return f"{type(error).__name__}: {error}"

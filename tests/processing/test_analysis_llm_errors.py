@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from processing.analysis import llm
+from processing.analysis import llm, llm_errors
 from processing.analysis.backends import (
     AnalysisConfigError,
     AnalysisTransientError,
@@ -43,7 +43,7 @@ def test_rate_limit_is_retried_honouring_capped_retry_after(server: FakeLLM, del
         result = analyze(EN_SEGMENTS, language="en")
 
     assert result.summary == SUMMARY
-    assert delays == [llm.RETRY_AFTER_CAP, 2.0, 1.5]
+    assert delays == [llm_errors.RETRY_AFTER_CAP, 2.0, 1.5]
     assert result.meta["requests"] == len(server.requests) == 4
 
 
