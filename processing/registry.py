@@ -47,6 +47,16 @@ STAGES: list[StageSpec] = [
         media_kinds=frozenset({AUDIO, VIDEO}),
     ),
     StageSpec(
+        key="speakers",
+        label="Speakers",
+        task_name="processing.tasks.diarize_speakers_async",
+        queue="transcription",
+        service="processing.speakers.service:speakers_run",
+        phrase="Speaker diarization",
+        done="completed successfully",
+        media_kinds=frozenset({AUDIO, VIDEO}),
+    ),
+    StageSpec(
         key="analysis",
         label="AI analysis",
         task_name="processing.tasks.generate_ai_analysis_async",

@@ -1,4 +1,5 @@
-"""The three stage services. Each takes an upload, does the work, and saves its results;
+"""The stage services (the speakers stage's is processing.speakers.service.speakers_run). Each takes
+an upload, does the work, and saves its results;
 processing.stages decides what an exception means (retry, fail, skip). The engines get options
 objects built here from settings (hls_options, media_limits, analysis and transcription options)."""
 
@@ -22,6 +23,7 @@ from .errors import NothingToDo
 from .media.encode import MASTER, POSTER, HlsOptions, encode_hls
 from .media.hls import parse_ladder
 from .media.probe import Limits
+from .speakers.service import speaker_names
 from .storage import copy_to_local, delete_prefix, publish_dir
 from .transcription.engine import transcribe
 
@@ -70,7 +72,13 @@ def analysis_run(upload: UploadedFile) -> dict[str, Any]:
     def progress(note: str, done: float) -> None:  # "chunk 2 of 5"; 99.9 at most until the stage succeeds
         stage_progress(upload.pk, "analysis", percent=min(99.9, 100.0 * done), note=note)
 
-    result = analyze(upload.transcript_segments, language=upload.language, options=options, on_progress=progress)
+    result = analyze(
+        upload.transcript_segments,
+        language=upload.language,
+        options=options,
+        on_progress=progress,
+        speakers=speaker_names(upload),
+    )
     upload.summary = " ".join(item["text"] for item in result.summary)
     upload.summary_items = list(result.summary)
     upload.issues = list(result.issues)
@@ -128,6 +136,7 @@ def hls_run(upload: UploadedFile) -> dict[str, Any]:
             segments=upload.transcript_segments,
             language=upload.language,
             translation=upload.translation_segments,
+            names=speaker_names(upload),
             on_progress=progress,
         )
         prefix = f"hls/{upload.pk}/{uuid.uuid4().hex[:12]}"

@@ -32,6 +32,7 @@ def stage_task(key: str) -> Task:
 
 
 transcribe_and_save_async = stage_task("transcription")
+diarize_speakers_async = stage_task("speakers")
 generate_ai_analysis_async = stage_task("analysis")
 generate_hls_async = stage_task("hls")
 

@@ -118,3 +118,28 @@ class UploadedFile(models.Model):
     @property
     def is_finished(self) -> bool:
         return all(run.status in TERMINAL_STATUSES for run in self.runs())
+
+
+class Speaker(models.Model):
+    """A voice the speakers stage found in an upload. Segments, words and analysis items carry its
+    `label` ("S1"); every view, export and subtitle file shows `display_name`, so a rename reaches
+    all of them. A re-run of the stage keeps `name` for a voice that still matches (`centroid`)."""
+
+    upload = models.ForeignKey(UploadedFile, on_delete=models.CASCADE, related_name="speakers")
+    index = models.PositiveSmallIntegerField(help_text="0-based, in order of first appearance")
+    label = models.CharField(max_length=16, help_text='What segments carry: "S1", "S2"...')
+    name = models.CharField(max_length=80, blank=True, help_text='Shown instead of "Speaker N" when set')
+    talk_seconds = models.FloatField(default=0.0)
+    turns = models.PositiveIntegerField(default=0)
+    centroid = models.JSONField(default=list, blank=True, help_text="Mean voice embedding (256 floats)")
+
+    class Meta:
+        ordering = ["upload", "index"]
+        constraints = [models.UniqueConstraint(fields=["upload", "label"], name="speaker_label_unique_per_upload")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name.strip() or f"Speaker {self.index + 1}"

@@ -80,3 +80,18 @@ def language_name(code: str) -> str:
     from processing.media.subtitles import language_name as name
 
     return name(code) if code else ""
+
+
+def transcript_export(upload: UploadedFile, fmt: str) -> tuple[str, str, str] | None:
+    """(body, content type, file name) of the transcript as vtt, srt or txt; None for another format."""
+    from processing.exports import EXPORT_FORMATS
+    from processing.exports import transcript_export as export
+
+    return export(upload, fmt) if fmt in EXPORT_FORMATS else None
+
+
+def speaker_rename(upload: UploadedFile, label: str, name: str) -> None:
+    """Name a speaker of the upload (blank: back to "Speaker N"); published subtitles follow."""
+    from processing.speakers.service import speaker_rename as rename
+
+    rename(upload, label, name)

@@ -224,6 +224,18 @@ LLM_URL = env("LLM_URL", default="") or (
 )
 LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=300.0)  # seconds per request: a CPU model writes ~20 tokens/s
 
+# --- Speakers (processing/speakers) ---------------------------------------------------------------
+# Who spoke when, after transcription: voice activity, voice embeddings, clustering. The speaker count
+# is found from SPEAKERS_THRESHOLD (cosine distance; bench.speakers measured 0.28 best on its set) and
+# held within SPEAKERS_MIN..SPEAKERS_MAX. Audio is read in windows of SPEAKERS_WINDOW_SECONDS.
+SPEAKERS_ENABLED = env.bool("SPEAKERS_ENABLED", default=True)
+SPEAKERS_MIN = env.int("SPEAKERS_MIN", default=1)
+SPEAKERS_MAX = env.int("SPEAKERS_MAX", default=8)
+SPEAKERS_THRESHOLD = env.float("SPEAKERS_THRESHOLD", default=0.28)
+SPEAKERS_WINDOW_SECONDS = env.float("SPEAKERS_WINDOW_SECONDS", default=600.0)
+# A re-run keeps a speaker's name when its voice is at least this similar (cosine) to the old one's.
+SPEAKERS_KEEP_NAME_SIMILARITY = env.float("SPEAKERS_KEEP_NAME_SIMILARITY", default=0.8)
+
 # --- Analysis ----------------------------------------------------------------------------------
 # auto: the local model (LLM_*) when it is installed, else extractive (a log line says why) | local |
 # openai (OPENAI_BASE_URL, ANALYSIS_LLM_MODEL) | extractive

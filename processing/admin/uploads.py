@@ -3,7 +3,6 @@ stage columns, filters, actions and the stages table come from processing.regist
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,23 +20,14 @@ from uploads.media import media_url
 from uploads.models import UploadedFile
 from uploads.services import upload_create, upload_delete, upload_validate
 
-from ..media.subtitles import to_srt, to_webvtt
+from ..exports import EXPORT_FORMATS, transcript_export
 from ..pipeline import first_unsucceeded_stage, pipeline_cancel, pipeline_resume, pipeline_stages
 from ..registry import STAGES
 from .records import TaskAttemptInline, task_result_link
 from .stages import badge, badge_column, status_filter
 
-
-def _plain_text(segments: list[dict[str, Any]]) -> str:
-    return "\n".join(str(s["text"]) for s in segments) + "\n"
-
-
-# Transcript exports offered on an upload's admin page.
-SUBTITLE_FORMATS: dict[str, tuple[Callable[[list[dict[str, Any]]], str], str]] = {
-    "vtt": (to_webvtt, "text/vtt; charset=utf-8"),
-    "srt": (to_srt, "application/x-subrip; charset=utf-8"),
-    "txt": (_plain_text, "text/plain; charset=utf-8"),
-}
+# Transcript exports offered on an upload's admin page (and on its detail page).
+SUBTITLE_FORMATS = EXPORT_FORMATS
 
 
 class UploadForm(forms.ModelForm):
@@ -247,10 +237,9 @@ class UploadedFileAdmin(admin.ModelAdmin):
         upload = self.get_object(request, str(pk))
         if upload is None or not self.has_view_permission(request, upload) or fmt not in SUBTITLE_FORMATS:
             raise Http404("no such upload or subtitle format")
-        render, content_type = SUBTITLE_FORMATS[fmt]
-        response = HttpResponse(render(upload.transcript_segments), content_type=content_type)
-        stem = os.path.splitext(upload.original_name)[0] or f"upload-{upload.pk}"
-        response["Content-Disposition"] = content_disposition_header(True, f"{stem}.{fmt}")
+        body, content_type, filename = transcript_export(upload, fmt)
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
 
     @admin.display(description="Subtitles")

@@ -9,7 +9,7 @@ or extractive by .configuration before it gets here.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from processing.analysis.configuration import options_from_settings
 from processing.analysis.extractive import (
@@ -26,7 +26,9 @@ from processing.analysis.results import (
     AnalysisOutputError,
     AnalysisResult,
     AnalysisTransientError,
+    attach_speakers,
     exclusive,
+    with_speaker_names,
 )
 
 __all__ = [
@@ -42,13 +44,29 @@ def analyze(
     language: str = "",
     options: AnalysisOptions | None = None,
     on_progress: Callable[[str, float], None] | None = None,
+    speakers: Mapping[str, str] | None = None,
 ) -> AnalysisResult:
     """Summarise `segments` and list the issues and solutions raised, with the configured backend
     (`options`, read from settings when not given), in ANALYSIS_LANGUAGE or else the transcript's.
 
     `language` is the transcript's language code (e.g. "ja", "en-US"); empty or "auto" detects it.
     `on_progress` hears ("chunk 2 of 5", share done) as an LLM backend works through the transcript.
+    `speakers` names the segments' speaker labels: a language model reads each line with its
+    speaker's name ("Tanaka: ..."), and every item carries the label of the speaker it rests on.
     """
+    result = _analyze(segments, language, options, on_progress, speakers or {})
+    for key in ("summary", "issues", "solutions"):
+        setattr(result, key, attach_speakers(getattr(result, key), segments))
+    return result
+
+
+def _analyze(
+    segments: list[Segment],
+    language: str,
+    options: AnalysisOptions | None,
+    on_progress: Callable[[str, float], None] | None,
+    speakers: Mapping[str, str],
+) -> AnalysisResult:
     options = options or options_from_settings()
     backend = options.backend.strip().lower()
     spoken = transcript_language(segments, language)
@@ -61,7 +79,8 @@ def analyze(
         # llm imports the result types from .results, not from this module).
         from processing.analysis import llm
 
-        result = llm.analyze(segments, language=written, options=options, on_progress=on_progress)
+        spoken_by = with_speaker_names(segments, speakers)
+        result = llm.analyze(spoken_by, language=written, options=options, on_progress=on_progress)
         if written != spoken:
             result.meta["transcript_language"] = spoken
         return result

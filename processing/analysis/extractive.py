@@ -11,19 +11,21 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class Segment(TypedDict):
     start: float
     end: float
     text: str
+    speaker: NotRequired[str]  # "S1", set by the speakers stage
 
 
 class Item(TypedDict):
     text: str
     start: float
     end: float
+    speaker: NotRequired[str]  # the label of who said what the item rests on
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from processing.analysis.extractive import Item, Segment
 from processing.analysis.results import same_item, tokens
 
 # Bump whenever a prompt or the reply contract changes, so stored results can be traced to the prompt that made them.
-PROMPT_VERSION = "2026-12-03.3"
+PROMPT_VERSION = "2026-12-04.1"
 
 ANALYSIS_KEYS = ("summary", "issues", "solutions")
 SUMMARY_KEYS = ("summary",)
@@ -35,6 +35,7 @@ class Cited(TypedDict):
 # server that keeps its prompt cache (llama.cpp does, per slot) reads them once, not once per chunk.
 _ANALYSIS_PROMPT = """\
 You take the minutes of a meeting. Each line of the user message is one numbered transcript segment: "[n] text".
+A line may start with the speaker's name and a colon ("[n] Tanaka: text"): that is who said it.
 Reply with one JSON object with exactly these keys:
 - "summary": at most {max_items} short items that together summarise what was said. Never empty.
 - "issues": one item for every segment in which a speaker states a problem, risk, delay, failure, shortage,

@@ -3,10 +3,11 @@ without either importing the other."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from processing.analysis.extractive import Item
+from processing.analysis.extractive import Item, Segment
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,34 @@ def exclusive(issues: list[Item], solutions: list[Item]) -> list[Item]:
     sentence that proposes an action is a solution even when it names the problem it solves ("We
     propose a new routing system to reduce the delays")."""
     return [issue for issue in issues if not any(same_item(issue["text"], s["text"]) for s in solutions)]
+
+
+def with_speaker_names(segments: list[Segment], names: Mapping[str, str]) -> list[Segment]:
+    """The segments as a language model reads them when more than one voice speaks: each text led by
+    its speaker's name ("Tanaka: ..."); times unchanged, so citations resolve to the same moments."""
+    if len({s.get("speaker") for s in segments if s.get("speaker")}) < 2:
+        return segments
+    out = []
+    for segment in segments:
+        label = str(segment.get("speaker") or "")
+        name = names.get(label, label)
+        out.append({**segment, "text": f"{name}: {segment['text'].strip()}"} if name else segment)
+    return out
+
+
+def attach_speakers(items: list[Item], segments: list[Segment]) -> list[Item]:
+    """Each item with the label of the speaker who says most of the time it rests on (the cited
+    segments): who raised an issue or proposed a solution. Items stay as they are without speakers."""
+    labelled = [s for s in segments if s.get("speaker")]
+    if not labelled:
+        return items
+    out = []
+    for item in items:
+        start, end = float(item["start"]), float(item["end"])
+        talk: dict[str, float] = {}
+        for segment in labelled:
+            shared = min(end, float(segment["end"])) - max(start, float(segment["start"]))
+            if shared > 0 or (start == end and float(segment["start"]) <= start <= float(segment["end"])):
+                talk[str(segment["speaker"])] = talk.get(str(segment["speaker"]), 0.0) + max(shared, 1e-6)
+        out.append({**item, "speaker": max(talk, key=lambda k: talk[k])} if talk else item)
+    return out

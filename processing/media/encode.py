@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .encoders import nvenc_probe
@@ -68,10 +68,12 @@ def encode_hls(
     segments: list[dict[str, object]] | None = None,
     language: str = "",
     translation: list[dict[str, object]] | None = None,
+    names: Mapping[str, str] | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> HlsResult:
     """Encode `source` into `work_dir/<attempt>/`; only exit code 0 and a full-length result count.
-    `segments` become the subtitle track in `language`, `translation` a second one in English."""
+    `segments` become the subtitle track in `language`, `translation` a second one in English; cues
+    of a segment with a speaker are voice spans with the name `names` gives its label."""
     info = probe_file(source, options.limits)
     if info.width is None or info.height is None:
         raise InvalidMedia("no video stream to encode")
@@ -88,7 +90,7 @@ def encode_hls(
             continue
         has_subs = bool(segments)
         if segments:
-            _write_subtitles(job.out_dir, segments, language, info.duration, translation or [])
+            _write_subtitles(job.out_dir, segments, language, info.duration, translation or [], names or {})
         try:
             make_poster(source, os.path.join(job.out_dir, POSTER), info.duration)
         except MediaToolError as exc:
@@ -144,6 +146,7 @@ def _write_subtitles(
     language: str,
     duration: float,
     translation: list[dict[str, object]],
+    names: Mapping[str, str],
 ) -> None:
     """subs/subtitles.vtt in the recording's language (the default track) and, with a translation,
     subs/translation-en.vtt, each with its one-segment playlist, both in the master's "subs" group."""
@@ -157,7 +160,7 @@ def _write_subtitles(
     for stem, track, code, name in tracks:
         playlist = "index.m3u8" if stem == "subtitles" else f"{stem}.m3u8"
         with open(os.path.join(out_dir, "subs", f"{stem}.vtt"), "w", encoding="utf-8") as fh:
-            fh.write(to_webvtt(track))
+            fh.write(to_webvtt(track, names))
         with open(os.path.join(out_dir, "subs", playlist), "w", encoding="utf-8") as fh:
             fh.write(subtitle_playlist(duration, f"{stem}.vtt"))
         master = add_subtitles_to_master(master, uri=f"subs/{playlist}", language=code, name=name)

@@ -97,10 +97,19 @@ def _layout(segment: Mapping[str, Any], start: float, end: float, text: str) -> 
     return cues
 
 
-def _cues(segments: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, str]]:
-    """Sorted (start, end, text) cues within the layout rules; segments whose text is empty once
-    cleaned are dropped."""
-    cues = []
+Names = Mapping[str, str]  # speaker label ("S1") -> the name shown ("Tanaka")
+
+
+def speaker_of(segment: Mapping[str, Any], names: Names | None) -> str:
+    """The segment's speaker as people read it: its name, else its label; "" without one."""
+    label = str(segment.get("speaker") or "")
+    return _clean_text((names or {}).get(label, label)).replace("\n", " ") if label else ""
+
+
+def _cues(segments: Sequence[Mapping[str, Any]], names: Names | None = None) -> list[tuple[float, float, str, str]]:
+    """Sorted (start, end, text, speaker) cues within the layout rules; segments whose text is empty
+    once cleaned are dropped."""
+    cues: list[tuple[float, float, str, str]] = []
     for segment in sorted(segments, key=lambda seg: float(seg["start"])):
         start = max(0.0, float(segment["start"]))
         end = float(segment["end"])
@@ -108,23 +117,44 @@ def _cues(segments: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, str
             end = start + MIN_CUE_SECONDS
         text = _clean_text(str(segment.get("text") or ""))
         if text:
-            cues.extend(_layout(segment, start, end, text))
+            who = speaker_of(segment, names)
+            cues.extend((a, b, t, who) for a, b, t in _layout(segment, start, end, text))
     return cues
 
 
-def to_webvtt(segments: Sequence[Mapping[str, Any]]) -> str:
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_webvtt(segments: Sequence[Mapping[str, Any]], names: Names | None = None) -> str:
+    """WebVTT; a segment with a speaker is a voice span (`<v Tanaka>text`)."""
     blocks = ["WEBVTT\n\n"]
-    for number, (start, end, text) in enumerate(_cues(segments), start=1):
+    for number, (start, end, text, who) in enumerate(_cues(segments, names), start=1):
         escaped = text.replace("&", "&amp;").replace("<", "&lt;")
-        blocks.append(f"{number}\n{_timestamp(start, '.')} --> {_timestamp(end, '.')}\n{escaped}\n\n")
+        voice = f"<v {_escape(who)}>" if who else ""
+        blocks.append(f"{number}\n{_timestamp(start, '.')} --> {_timestamp(end, '.')}\n{voice}{escaped}\n\n")
     return "".join(blocks)
 
 
-def to_srt(segments: Sequence[Mapping[str, Any]]) -> str:
+def to_srt(segments: Sequence[Mapping[str, Any]], names: Names | None = None) -> str:
+    """SRT; a segment with a speaker starts with the name ("Tanaka: ...")."""
     return "".join(
-        f"{number}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{text}\n\n"
-        for number, (start, end, text) in enumerate(_cues(segments), start=1)
+        f"{number}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{who + ': ' if who else ''}{text}\n\n"
+        for number, (start, end, text, who) in enumerate(_cues(segments, names), start=1)
     )
+
+
+def to_text(segments: Sequence[Mapping[str, Any]], names: Names | None = None) -> str:
+    """Plain text, a segment a line; a change of speaker starts a line with the name ("Tanaka: ...")."""
+    lines, previous = [], None
+    for segment in segments:
+        text = _clean_text(str(segment.get("text") or "")).replace("\n", " ")
+        if not text:
+            continue
+        who = speaker_of(segment, names)
+        lines.append(f"{who}: {text}" if who and who != previous else text)
+        previous = who
+    return "\n".join(lines) + "\n"
 
 
 def subtitle_playlist(duration: float, vtt_uri: str = "subtitles.vtt") -> str:

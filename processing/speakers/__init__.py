@@ -1,0 +1,1 @@
+"""Who said what: the speakers stage (diarization), its voice encoder, and speaker names."""
