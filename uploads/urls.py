@@ -15,6 +15,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("uploads/<int:upload_id>/", views.upload_detail, name="upload_detail"),
     path("uploads/<int:upload_id>/status.json", views.upload_status, name="upload_status"),
     path("uploads/<int:upload_id>/delete/", views.upload_delete_view, name="upload_delete"),
+    path("uploads/<int:upload_id>/speakers/<str:label>/", views.speaker_rename_view, name="speaker_rename"),
+    path("uploads/<int:upload_id>/transcript.<str:fmt>", views.transcript_download, name="transcript_download"),
     path("healthz/", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     # LOGIN_REDIRECT_URL is unset (its default /accounts/profile/ does not exist): land on the list.

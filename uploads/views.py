@@ -15,9 +15,10 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
@@ -60,6 +61,9 @@ class TimedText:
     start: float
     text: str
     language: str = ""  # set on a segment spoken in another language than the recording's
+    speaker: str = ""  # the speaker's label ("S1"), from the speakers stage
+    speaker_name: str = ""  # what people read ("Tanaka", "Speaker 1")
+    colour: int = 0  # the speaker's colour class (spk-0 ... spk-7)
 
     @property
     def seek(self) -> str:
@@ -92,13 +96,59 @@ def _stages(upload: UploadedFile) -> list[StageView]:
     return views
 
 
-def _timed(items: list[dict[str, Any]]) -> list[TimedText]:
+SPEAKER_COLOURS = 8  # spk-0 ... spk-7 in app.css
+
+
+@dataclass(frozen=True)
+class SpeakerView:
+    label: str
+    name: str
+    renamed: bool
+    colour: int
+    talk: str  # "01:23"
+    share: float  # percent of all talk time
+    turns: int
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _speakers(upload: UploadedFile) -> list[SpeakerView]:
+    rows = list(upload.speakers.all())
+    total = sum(s.talk_seconds for s in rows) or 1.0
     return [
-        TimedText(
-            start=float(item.get("start") or 0), text=str(item.get("text", "")), language=str(item.get("language", ""))
+        SpeakerView(
+            label=s.label,
+            name=s.display_name,
+            renamed=bool(s.name.strip()),
+            colour=s.index % SPEAKER_COLOURS,
+            talk=_clock(s.talk_seconds),
+            share=round(100.0 * s.talk_seconds / total, 1),
+            turns=s.turns,
         )
-        for item in items
+        for s in rows
     ]
+
+
+def _timed(items: list[dict[str, Any]], speakers: list[SpeakerView] | None = None) -> list[TimedText]:
+    by_label = {s.label: s for s in speakers or []}
+    out = []
+    for item in items:
+        who = by_label.get(str(item.get("speaker") or ""))
+        out.append(
+            TimedText(
+                start=float(item.get("start") or 0),
+                text=str(item.get("text", "")),
+                language=str(item.get("language", "")),
+                speaker=who.label if who else "",
+                speaker_name=who.name if who else "",
+                colour=who.colour if who else 0,
+            )
+        )
+    return out
 
 
 def _hls_master_url(upload: UploadedFile) -> str | None:
@@ -208,19 +258,51 @@ def _render_upload_page(request: HttpRequest, form: UploadForm, *, error: str = 
 def upload_detail(request: HttpRequest, upload_id: int) -> HttpResponse:
     upload = get_object_or_404(_visible_uploads(request), pk=upload_id)
     stages = _stages(upload)
+    speakers = _speakers(upload)
     context = {
         "upload": upload,
         "stages": stages,
         "state": {stage.name: stage.status for stage in stages},
         "language_name": pipeline.language_name(upload.language),
         "status": _status_payload(upload),
-        "segments": _timed(upload.transcript_segments or []),
-        "translation": _timed(upload.translation_segments or []),
-        "summary_items": _timed(upload.summary_items or []),
-        "issues": _timed(upload.issues or []),
-        "solutions": _timed(upload.solutions or []),
+        "speakers": speakers,
+        "segments": _timed(upload.transcript_segments or [], speakers),
+        "translation": _timed(upload.translation_segments or [], speakers),
+        "summary_items": _timed(upload.summary_items or [], speakers),
+        "issues": _timed(upload.issues or [], speakers),
+        "solutions": _timed(upload.solutions or [], speakers),
+        "export_formats": ["vtt", "srt", "txt"],
     }
     return render(request, "uploads/detail.html", context)
+
+
+@login_required
+@require_http_methods(["POST"])
+def speaker_rename_view(request: HttpRequest, upload_id: int, label: str) -> HttpResponse:
+    """Name a speaker (the detail page's form); the transcript, exports, subtitles and analysis follow."""
+    upload = get_object_or_404(_visible_uploads(request), pk=upload_id)
+    if not upload.speakers.filter(label=label).exists():
+        raise Http404("no such speaker")
+    name = request.POST.get("name", "")
+    pipeline.speaker_rename(upload, label, name)
+    logger.info("Upload %s speaker %s renamed by user %s", upload_id, label, request.user.pk)
+    messages.success(request, f"Speaker renamed to {' '.join(name.split()) or 'its default name'}.")
+    return redirect(reverse("upload_detail", args=[upload.pk]) + "#speakers")
+
+
+@login_required
+@require_GET
+def transcript_download(request: HttpRequest, upload_id: int, fmt: str) -> HttpResponse:
+    """The transcript as .vtt, .srt or .txt, with speakers' current names."""
+    upload = get_object_or_404(_visible_uploads(request), pk=upload_id)
+    exported = pipeline.transcript_export(upload, fmt)
+    if exported is None or not upload.transcript_segments:
+        raise Http404("no transcript in that format")
+    body, content_type, filename = exported
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @never_cache

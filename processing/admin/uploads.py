@@ -17,10 +17,11 @@ from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
 
 from uploads.media import media_url
-from uploads.models import UploadedFile
+from uploads.models import Speaker, UploadedFile
 from uploads.services import upload_create, upload_delete, upload_validate
 
 from ..exports import EXPORT_FORMATS, transcript_export
+from ..media.republish import republish_subtitles
 from ..pipeline import first_unsucceeded_stage, pipeline_cancel, pipeline_resume, pipeline_stages
 from ..registry import STAGES
 from .records import TaskAttemptInline, task_result_link
@@ -43,11 +44,25 @@ class UploadForm(forms.ModelForm):
         return file
 
 
+class SpeakerInline(admin.TabularInline):
+    """The voices the speakers stage found; staff rename them here as users do on the detail page."""
+
+    model = Speaker
+    extra = 0
+    can_delete = False
+    fields = ["label", "name", "talk_seconds", "turns"]
+    readonly_fields = ["label", "talk_seconds", "turns"]
+    verbose_name_plural = 'Speakers (a name replaces "Speaker N" in every view, export and subtitle file)'
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(UploadedFile)
 class UploadedFileAdmin(admin.ModelAdmin):
     search_fields = ["original_name", "transcript_text", "stage_runs__task_id"]
     date_hierarchy = "created_at"
-    inlines = [TaskAttemptInline]
+    inlines = [SpeakerInline, TaskAttemptInline]
     actions = ["cancel", "reprocess_failed"]
     readonly_fields = [
         "original_name", "size", "media_kind", "duration", "has_audio", "width", "height", "uploader", "created_at",
@@ -135,6 +150,11 @@ class UploadedFileAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [] if obj is None else self.readonly_fields
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is Speaker and formset.has_changed():
+            republish_subtitles(form.instance)  # the published subtitles show the new names
 
     def save_model(self, request: HttpRequest, obj: UploadedFile, form: Any, change: bool) -> None:
         if change:

@@ -8,6 +8,7 @@ or extractive by .configuration before it gets here.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 
@@ -55,9 +56,12 @@ def analyze(
     speaker's name ("Tanaka: ..."), and every item carries the label of the speaker it rests on.
     """
     result = _analyze(segments, language, options, on_progress, speakers or {})
-    for key in ("summary", "issues", "solutions"):
-        setattr(result, key, attach_speakers(getattr(result, key), segments))
-    return result
+    return dataclasses.replace(
+        result,
+        summary=attach_speakers(result.summary, segments),
+        issues=attach_speakers(result.issues, segments),
+        solutions=attach_speakers(result.solutions, segments),
+    )
 
 
 def _analyze(

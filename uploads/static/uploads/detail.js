@@ -161,6 +161,16 @@
     if (Number.isFinite(seconds)) seek(seconds);
   });
 
+  // The transcript filtered to one speaker (the select above it); "" shows everyone. Delegated:
+  // the results are replaced as stages finish.
+  document.addEventListener("change", function (event) {
+    if (!event.target || event.target.id !== "speaker-filter") return;
+    const wanted = event.target.value;
+    document.querySelectorAll("#transcript li[data-speaker]").forEach(function (item) {
+      item.hidden = Boolean(wanted) && item.dataset.speaker !== wanted;
+    });
+  });
+
   startPlayer(state);
   explainNoPlayer(state);
   if (!state.finished) window.setTimeout(poll, POLL_MS);
