@@ -60,6 +60,10 @@ def upload_history(upload: UploadedFile) -> dict[str, Any]:
             "encoder": upload.hls_encoder,
             "fallback_reason": upload.hls_fallback_reason,
         },
+        "speakers": [
+            {"label": sp.label, "name": sp.display_name, "talk_seconds": sp.talk_seconds, "turns": sp.turns}
+            for sp in upload.speakers.all()
+        ],
         "events": [
             {
                 "at": _iso(a.created_at),

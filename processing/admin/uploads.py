@@ -21,9 +21,9 @@ from uploads.models import Speaker, UploadedFile
 from uploads.services import upload_create, upload_delete, upload_validate
 
 from ..exports import EXPORT_FORMATS, transcript_export
-from ..media.republish import republish_subtitles
 from ..pipeline import first_unsucceeded_stage, pipeline_cancel, pipeline_resume, pipeline_stages
 from ..registry import STAGES
+from ..speakers.republish import republish_subtitles
 from .records import TaskAttemptInline, task_result_link
 from .stages import badge, badge_column, status_filter
 

@@ -83,6 +83,7 @@ class Diarizer:
 
 def speech_regions(samples: np.ndarray) -> list[tuple[int, int]]:
     """Speech as (start, end) sample indices, by faster-whisper's Silero VAD."""
+    # faster-whisper's VAD starts onnxruntime: only in the process that runs the stage
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     if len(samples) < encoder.SAMPLE_RATE // 10:
@@ -128,6 +129,7 @@ def cluster(
     a short utterance ("Yes.") is less like its speaker's long windows than those are like each
     other, so short ones join the nearest speaker instead of founding their own. Indices are ordered
     by first appearance."""
+    # scipy is imported where clustering runs (the worker), not by whoever imports this module
     from scipy.cluster.hierarchy import fcluster, linkage
 
     vectors = _normalise(np.asarray(vectors, dtype=np.float64))

@@ -85,14 +85,16 @@ MODEL = "resemblyzer"  # its processing.assets entry
 def weights_path() -> Path:
     """The verified copy of pretrained.pt (processing.assets assembles it at install time; the
     resemblyzer package itself is never imported: its __init__ needs librosa and webrtcvad)."""
+    # Settings and the asset check at call time: the mel code above needs neither
     from django.conf import settings
 
-    from processing.assets import model_folder
+    from processing.assets import model_folder  # (see above)
 
     return model_folder(MODEL, settings.WHISPER_MODELS_DIR) / "pretrained.pt"
 
 
 def _build(path: Path) -> Any:
+    # torch (~300 MB) only in the process that embeds voices
     import torch
     from torch import nn
 
@@ -129,7 +131,7 @@ def get_encoder() -> Any:
 def embed(mel_windows: list[np.ndarray], *, batch: int = 64) -> np.ndarray:
     """One L2-normalised 256-d embedding per mel window (each (frames, 40), frames may differ between
     batches; windows of one length are batched together)."""
-    import torch
+    import torch  # as in _build: only where voices are embedded
 
     if not mel_windows:
         return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)

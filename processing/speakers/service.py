@@ -62,6 +62,7 @@ def _kept_names(previous: list[Speaker], centroids: np.ndarray) -> dict[int, str
     named = [s for s in previous if s.name.strip() and len(s.centroid) == centroids.shape[1]]
     if not named or not len(centroids):
         return {}
+    # scipy only when names are to be kept (a re-run after a rename)
     from scipy.optimize import linear_sum_assignment
 
     old = np.array([s.centroid for s in named], dtype=np.float64)
@@ -130,7 +131,8 @@ def speaker_rename(upload: UploadedFile, label_: str, name: str) -> Speaker:
     speaker = Speaker.objects.get(upload=upload, label=label_)
     speaker.name = name
     speaker.save(update_fields=["name"])
-    from processing.media.republish import republish_subtitles
+    # republish imports speaker_names from here: imported when a rename happens, not at the top
+    from .republish import republish_subtitles
 
     republish_subtitles(upload)
     return speaker

@@ -44,11 +44,10 @@ def _run(*args: str) -> str:
 def test_cancel_marks_open_stages_and_blocks_every_later_claim(video: UploadedFile) -> None:
     revoked = pipeline_cancel(video)
     video.refresh_from_db()
-    assert sorted(revoked) == sorted(
-        [video.stage("transcription").task_id, video.stage("analysis").task_id, video.stage("hls").task_id]
-    )
+    stages = ("transcription", "speakers", "analysis", "hls")
+    assert sorted(revoked) == sorted(video.stage(stage).task_id for stage in stages)
     assert video.cancel_requested_at is not None
-    assert {video.stage(stage).status for stage in ("transcription", "analysis", "hls")} == {StageStatus.CANCELLED}
+    assert {video.stage(stage).status for stage in stages} == {StageStatus.CANCELLED}
     assert not stage_claim(video.pk, "transcription")
     assert pipeline_cancel(video) == []  # idempotent: nothing open is left to revoke
 
@@ -110,8 +109,8 @@ def test_watchdog_requeues_a_stage_whose_worker_is_gone(
 @override_settings(PIPELINE_MAX_ATTEMPTS=2)
 def test_watchdog_fails_a_stage_after_its_attempts_are_used_up(video: UploadedFile) -> None:
     _stale(video, "hls", attempts=2)
-    set_stage(video, "transcription", status=StageStatus.SUCCEEDED)
-    set_stage(video, "analysis", status=StageStatus.SUCCEEDED)
+    for stage in ("transcription", "speakers", "analysis"):
+        set_stage(video, stage, status=StageStatus.SUCCEEDED)
     report = recover_stuck()
     video.refresh_from_db()
     assert report.failed

@@ -38,8 +38,19 @@ def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_
     upload = wait_until_finished(_upload(speech_video).pk)
 
     assert upload.stage("transcription").status == StageStatus.SUCCEEDED, upload.stage("transcription").error
+    assert upload.stage("speakers").status == StageStatus.SUCCEEDED, upload.stage("speakers").error
     assert upload.stage("analysis").status == StageStatus.SUCCEEDED, upload.stage("analysis").error
     assert upload.stage("hls").status == StageStatus.SUCCEEDED, upload.stage("hls").error
+
+    # One voice: one speaker, on every segment and word, on the analysis items and in the subtitles.
+    assert [s.label for s in upload.speakers.all()] == ["S1"]
+    assert {s["speaker"] for s in upload.transcript_segments} == {"S1"}
+    assert {w["speaker"] for s in upload.transcript_segments for w in s["words"]} == {"S1"}
+    assert {item.get("speaker") for item in [*upload.issues, *upload.solutions]} == {"S1"}
+    subtitles = default_storage.open(upload.hls_master.replace("master.m3u8", "subs/subtitles.vtt")).read().decode()
+    cues = [block for block in subtitles.split("\n\n")[1:] if block.strip()]
+    assert cues
+    assert all("<v Speaker 1>" in cue for cue in cues), subtitles
 
     # The transcript holds at least 80% of the spoken words (ASR is not perfect).
     spoken, heard = _words(SAMPLE_SPEECH), set(_words(upload.transcript_text))
@@ -74,8 +85,8 @@ def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_
     if expected == LIBX264:
         assert upload.hls_fallback_reason.startswith("NVENC unavailable")
 
-    # django-celery-results holds a SUCCESS row for each of the three pre-assigned task ids.
-    task_ids = [upload.stage("transcription").task_id, upload.stage("analysis").task_id, upload.stage("hls").task_id]
+    # django-celery-results holds a SUCCESS row for each of the four pre-assigned task ids.
+    task_ids = [upload.stage(s).task_id for s in ("transcription", "speakers", "analysis", "hls")]
     results = {r.task_id: r for r in TaskResult.objects.filter(task_id__in=task_ids)}
     assert set(results) == set(task_ids)
     assert {r.status for r in results.values()} == {"SUCCESS"}
@@ -83,7 +94,7 @@ def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_
 
     # Every attempt of every stage has lifecycle records from the worker, joined by task id. The
     # worker writes them a moment after the events (write-behind), each with its event's time.
-    wait_for(lambda: TaskAttempt.objects.filter(task_id__in=task_ids).count() >= 9, 10, "lifecycle records")
+    wait_for(lambda: TaskAttempt.objects.filter(task_id__in=task_ids).count() >= 12, 10, "lifecycle records")
     for task_id in task_ids:
         events = list(TaskAttempt.objects.filter(task_id=task_id).order_by("created_at", "id"))
         assert [e.event for e in events] == ["queued", "started", "succeeded"]
@@ -96,6 +107,7 @@ def test_video_runs_the_whole_chain(celery_worker_process: WorkerHandle, speech_
     log = celery_worker_process.log()
     for phrase in (
         "Transcription completed successfully",
+        "Speaker diarization completed successfully",
         "AI analysis completed successfully",
         "HLS generation completed",
     ):

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_stage_has_a_routed_task_on_a_declared_queue() -> None:
-    assert registry.keys() == ["transcription", "analysis", "hls"]  # the chain's order
+    assert registry.keys() == ["transcription", "speakers", "analysis", "hls"]  # the chain's order
     assert tasks  # imported: the stage tasks are registered
     for spec in registry.STAGES:
         task = app.tasks[spec.task_name]
@@ -32,8 +32,8 @@ def test_every_stage_has_a_routed_task_on_a_declared_queue() -> None:
 
 
 def test_the_chain_follows_the_media_kind() -> None:
-    assert pipeline_stages(UploadedFile(media_kind="audio")) == ["transcription", "analysis"]
-    assert pipeline_stages(UploadedFile(media_kind="video")) == ["transcription", "analysis", "hls"]
+    assert pipeline_stages(UploadedFile(media_kind="audio")) == ["transcription", "speakers", "analysis"]
+    assert pipeline_stages(UploadedFile(media_kind="video")) == ["transcription", "speakers", "analysis", "hls"]
 
 
 def test_the_task_names_the_runbook_uses_are_the_registrys() -> None:
@@ -64,7 +64,7 @@ def test_a_stage_registered_after_an_upload_was_made_gets_its_row_when_queued() 
     )  # fmt: skip
     registry.register(late, after="transcription")
     try:
-        assert registry.keys() == ["transcription", "late", "analysis", "hls"]
+        assert registry.keys() == ["transcription", "late", "speakers", "analysis", "hls"]
         assert upload.stage("late").status == StageStatus.PENDING  # no row yet: reads as pending
         assert upload.stage("late").pk is None
         with pytest.raises(ValueError, match="already registered"):
@@ -72,9 +72,9 @@ def test_a_stage_registered_after_an_upload_was_made_gets_its_row_when_queued() 
         with transaction.atomic():
             pipeline_resume(upload, from_stage="late", send=lambda upload_id, task_ids: None)
         upload.refresh_from_db()
-        assert [run.stage for run in upload.runs()] == ["transcription", "analysis", "hls", "late"]
+        assert [run.stage for run in upload.runs()] == ["transcription", "speakers", "analysis", "hls", "late"]
         assert (upload.stage("late").status, upload.stage("hls").status) == (StageStatus.QUEUED,) * 2
         assert upload.stage("transcription").status == StageStatus.PENDING  # before it: untouched
     finally:
         registry.unregister("late")
-    assert registry.keys() == ["transcription", "analysis", "hls"]
+    assert registry.keys() == ["transcription", "speakers", "analysis", "hls"]

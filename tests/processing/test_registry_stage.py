@@ -32,7 +32,13 @@ def test_a_stage_registered_by_another_app_runs_in_the_chain_on_a_real_worker(st
 
     upload = UploadedFile.objects.get(pk=upload_id)
     runs = {run.stage: run for run in upload.runs()}
-    assert list(runs) == ["transcription", "analysis", "word_count", "hls"]  # one per registered stage, in chain order
+    assert list(runs) == [
+        "transcription",
+        "speakers",
+        "analysis",
+        "word_count",
+        "hls",
+    ]  # one per registered stage, in chain order
     count = runs["word_count"]
     assert count.status == StageStatus.SUCCEEDED, count.error
     assert (runs["transcription"].status, runs["analysis"].status) == (StageStatus.SUCCEEDED,) * 2

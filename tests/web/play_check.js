@@ -3,7 +3,7 @@
 // It measures and reports; the caller judges. Prints one JSON line on stdout:
 //   { detailUrl, stages, player: { hlsJs, duration, playedFrom, playedTo, subtitleTracks, subtitleNames },
 //     poster: { url, status, contentType, bytes }, content: { shown: { language, label, firstCue },
-//     subtitleLanguages, transcript, analysis, translation: { lang, text } }, failures: [...], problems: [...] }
+//     subtitleLanguages, transcript, speakers, analysis, translation: { lang, text } }, failures: [...], problems: [...] }
 // `failures` are checks that could not be made (timeouts, missing elements); `problems` are console
 // errors, page errors and HTTP responses >= 400 seen on the way. Exits 1 when either is non-empty.
 //
@@ -129,6 +129,7 @@ async function readSubtitlesAndText(page) {
     return {
       subtitleLanguages: tracks.map((t) => t.lang),
       transcript: section("transcript"),
+      speakers: section("speakers"),
       analysis: section("analysis"),
       translation: section("translation"),
     };

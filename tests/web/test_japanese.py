@@ -72,7 +72,9 @@ def test_a_japanese_upload_reads_japanese_on_the_page_and_in_the_player(
     assert report["player"]["subtitleNames"] == ["Japanese"]
     assert content["shown"]["language"] == "ja"
     assert JAPANESE.search(content["shown"]["firstCue"])
-    assert all(len(line) <= 18 for line in content["shown"]["firstCue"].splitlines())
+    cue = content["shown"]["firstCue"]
+    assert cue.startswith("<v Speaker 1>"), cue  # the voice span: who speaks (one voice here)
+    assert all(len(line) <= 18 for line in re.sub(r"<[^>]*>", "", cue).splitlines())
     assert report["problems"] == []
 
     # With a translation (as WHISPER_TRANSLATE stores it), the HLS stage adds the English track.

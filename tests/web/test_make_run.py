@@ -34,7 +34,7 @@ KEPT = ARTIFACTS / "make-run"
 START_TIMEOUT = 420  # migrations, the sample and its whole pipeline on a busy 2-core machine
 STOP_TIMEOUT = 90  # run.sh gives the worker 20 s of warm shutdown, then kills what is left
 ADMIN_LINE = re.compile(r"^run: admin at (http://127\.0\.0\.1:(\d+))/admin/ \(user (\S+) password (\S+)\)$")
-STAGE_LINE = re.compile(r"^ {2}(Transcription|AI analysis|HLS) +(\S.*)$")
+STAGE_LINE = re.compile(r"^ {2}(Transcription|Speakers|AI analysis|HLS) +(\S.*)$")
 # What a person's shell passes on; everything else in os.environ here (DJANGO_SETTINGS_MODULE,
 # DATABASE_URL, DJANGO_MEDIA_ROOT, TEST_WORKER_DB_NAME, PYTEST_*, ...) is the test run's.
 SHELL_ENV = {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "TZ", "TMPDIR"}
@@ -199,7 +199,7 @@ def test_make_run_serves_the_processed_sample_and_ctrl_c_stops_everything(
         print(f"\nrun.sh printed the admin line after {ready_after:.0f} s; process_file stages:")
         print("\n".join(f"  {stage:<14} {state}" for stage, state in stages))
         final = {stage: state for stage, state in stages}
-        assert final == dict.fromkeys(("Transcription", "AI analysis", "HLS"), "succeeded"), output
+        assert final == dict.fromkeys(("Transcription", "Speakers", "AI analysis", "HLS"), "succeeded"), output
 
         deadline = time.monotonic() + 60
         while not accepts_connections(port):
@@ -243,6 +243,14 @@ def test_make_run_serves_the_processed_sample_and_ctrl_c_stops_everything(
         assert shown is not None, report["content"]  # the subtitle track's cues loaded and are shown
         assert shown["language"] == "en", shown
         assert shown["firstCue"], shown
+        # The sample is two voices, and the page says who said what.
+        speakers, transcript = report["content"]["speakers"], report["content"]["transcript"]  # type: ignore[index]
+        assert speakers is not None, report["content"]
+        assert "Speaker 1" in speakers["text"], speakers
+        assert "Speaker 2" in speakers["text"], speakers
+        assert "Speaker 3" not in speakers["text"], speakers
+        lines = [line for line in transcript["text"].splitlines() if re.match(r"\d\d:\d\d", line)]
+        assert {line.split(" Speaker ")[1][:1] for line in lines if " Speaker " in line} == {"1", "2"}, lines
         # The analysis was written by the local model, and its items carry their times.
         analysis = report["content"]["analysis"]  # type: ignore[index]
         assert "Written by the language model qwen2.5-1.5b on this server" in analysis["text"], analysis

@@ -110,6 +110,7 @@ def test_status_json_shape(alice: User) -> None:
         alice,
         stages={
             "transcription": {"status": StageStatus.SUCCEEDED, "progress": 100},
+            "speakers": {"status": StageStatus.SUCCEEDED, "progress": 100},
             "analysis": {"status": StageStatus.FAILED, "error": "LLM timed out"},
             "hls": {"status": StageStatus.RUNNING, "progress": 37.5},
         },
@@ -121,6 +122,7 @@ def test_status_json_shape(alice: User) -> None:
     data = client.get(f"/uploads/{upload.pk}/status.json").json()
     assert data["stages"] == {
         "transcription": {"status": "succeeded", "progress": 100.0, "note": "", "error": ""},
+        "speakers": {"status": "succeeded", "progress": 100.0, "note": "", "error": ""},
         "analysis": {"status": "failed", "progress": 0.0, "note": "", "error": "LLM timed out"},
         "hls": {"status": "running", "progress": 37.5, "note": "", "error": ""},
     }
@@ -174,6 +176,7 @@ def test_only_a_failed_stage_shows_its_message_as_an_error(alice: User) -> None:
         alice,
         stages={
             "transcription": {"status": "succeeded", "error": "no speech found"},
+            "speakers": {"status": "succeeded", "error": "no speech found: no speakers"},
             "analysis": {"status": "skipped", "error": "no speech found"},
             "hls": {
                 "status": "failed",
@@ -183,7 +186,7 @@ def test_only_a_failed_stage_shows_its_message_as_an_error(alice: User) -> None:
     )  # fmt: skip
     page = _client(alice).get(f"/uploads/{upload.pk}/").content.decode()
     cells = dict(re.findall(r'<tr data-stage="(\w+)">.*?<td class="([^"]*)" data-role="error">', page, flags=re.S))
-    assert cells == {"transcription": "message", "analysis": "message", "hls": "message error"}
+    assert cells == {"transcription": "message", "speakers": "message", "analysis": "message", "hls": "message error"}
     assert page.count("no speech found") >= 2
 
 

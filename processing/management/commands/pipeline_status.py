@@ -57,6 +57,14 @@ def _format_history(history: dict[str, Any]) -> str:
         )
         if stage["error"]:
             lines.append(f"  {'':<14} {stage['error']}")
+    total = sum(sp["talk_seconds"] for sp in history["speakers"]) or 1.0
+    for sp in history["speakers"]:
+        minutes, seconds = divmod(round(sp["talk_seconds"]), 60)
+        share = 100 * sp["talk_seconds"] / total
+        lines.append(
+            f"  speaker {sp['label']:<4} {sp['name'][:30]:<30} talk {minutes:02d}:{seconds:02d} ({share:.0f}%), "
+            f"{sp['turns']} turns"
+        )
     lines.append("  events:")
     for e in history["events"]:
         took = f" {e['duration']:.2f}s" if e["duration"] is not None else ""

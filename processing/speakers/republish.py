@@ -10,10 +10,9 @@ import posixpath
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from processing.media.encode import TRANSLATION
+from processing.media.subtitles import to_webvtt
 from uploads.models import UploadedFile
-
-from .encode import TRANSLATION
-from .subtitles import to_webvtt
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +21,7 @@ def republish_subtitles(upload: UploadedFile) -> list[str]:
     """The subtitle files rewritten (storage names); none when the upload has no published HLS set."""
     if not upload.hls_master:
         return []
+    # service imports this module for speaker_rename: imported here, not at the top, to avoid the loop
     from processing.speakers.service import speaker_names
 
     names = speaker_names(upload)
