@@ -97,7 +97,8 @@ def media_serve(request: HttpRequest, path: str) -> HttpResponseBase:
     if original:  # never rendered in our origin, whatever its bytes are
         response["Content-Disposition"] = content_disposition_header(True, upload.original_name)
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store" if name.endswith(".m3u8") else "private, max-age=3600"
+    # Playlists change with a re-run, subtitles with a speaker's rename: never cached.
+    response["Cache-Control"] = "private, no-store" if name.endswith((".m3u8", ".vtt")) else "private, max-age=3600"
     return response
 
 

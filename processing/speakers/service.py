@@ -79,7 +79,12 @@ def _kept_names(previous: list[Speaker], centroids: np.ndarray) -> dict[int, str
 def speakers_save(upload: UploadedFile, turns: list[Turn], centroids: np.ndarray) -> int:
     """Replace the upload's speakers and label its segments (and translation) with them, in one
     transaction. Returns the number of speakers."""
+    # Speakers numbered 1..n in order of appearance, even if smoothing left a cluster without a turn.
     present = sorted({t.speaker for t in turns})
+    renumber = {old: new for new, old in enumerate(present)}
+    turns = [Turn(t.start, t.end, renumber[t.speaker]) for t in turns]
+    centroids = centroids[present] if len(centroids) and present else centroids[:0]
+    present = list(range(len(present)))
     with transaction.atomic():
         previous = list(Speaker.objects.select_for_update().filter(upload=upload))
         names = _kept_names(previous, centroids)

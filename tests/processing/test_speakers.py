@@ -25,6 +25,7 @@ from processing.speakers import encoder
 from processing.speakers.diarize import Diarizer, label_segments
 from processing.speakers.diarize import Turn as SpeakerTurn
 from processing.speakers.service import speaker_rename, speakers_run, speakers_save
+from processing.transcription.windows import audio_windows
 from tests.conftest import WorkerHandle
 from tests.speech.speakers import SENTENCES, meeting_set
 from tests.stack import wait_for
@@ -41,9 +42,12 @@ def _samples(path: Path) -> np.ndarray:
         return np.frombuffer(fh.readframes(fh.getnframes()), dtype=np.int16).astype(np.float32) / 32768
 
 
-def _diarize(path: Path, **options: Any) -> list[SpeakerTurn]:
-    diarizer = Diarizer(threshold=options.pop("threshold", 0.28), **options)
-    diarizer.feed(0.0, _samples(path))
+def _diarize(path: Path, window_seconds: float = 60.0) -> list[SpeakerTurn]:
+    """As the stage does it: the audio streamed in windows (60 s here, so that most files of the set
+    span several and clustering is across windows), the turns from all of them."""
+    diarizer = Diarizer(threshold=0.28)
+    for window in audio_windows(str(path), window_seconds):
+        diarizer.feed(window.offset, window.samples)
     return diarizer.finish()
 
 
