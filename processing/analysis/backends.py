@@ -53,14 +53,12 @@ def analyze(
     `language` is the transcript's language code (e.g. "ja", "en-US"); empty or "auto" detects it.
     `on_progress` hears ("chunk 2 of 5", share done) as an LLM backend works through the transcript.
     `speakers` names the segments' speaker labels: a language model reads each line with its
-    speaker's name ("Tanaka: ..."), and every item carries the label of the speaker it rests on.
+    speaker's name ("Tanaka: ..."), and every issue and solution carries the label of who said it.
     """
     result = _analyze(segments, language, options, on_progress, speakers or {})
+    # Who raised an issue or proposed a solution; a summary item speaks for the meeting, not for one voice.
     return dataclasses.replace(
-        result,
-        summary=attach_speakers(result.summary, segments),
-        issues=attach_speakers(result.issues, segments),
-        solutions=attach_speakers(result.solutions, segments),
+        result, issues=attach_speakers(result.issues, segments), solutions=attach_speakers(result.solutions, segments)
     )
 
 

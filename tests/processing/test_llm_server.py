@@ -121,10 +121,13 @@ def test_the_pipeline_analyses_with_the_local_model(server: ModelServer, stack: 
     assert upload.analysis_meta["language"] == upload.language == "en"
     assert upload.summary.strip()
     print({"summary": upload.summary_items, "issues": upload.issues, "solutions": upload.solutions})
+    for item in upload.summary_items:
+        assert set(item) == {"text", "start", "end"}  # a summary item speaks for the meeting
     for item in (*upload.summary_items, *upload.issues, *upload.solutions):
-        assert set(item) == {"text", "start", "end", "speaker"}
-        assert item["speaker"] == "S1", item  # one voice speaks in the sample
         assert item["text"].isascii(), item  # English, as spoken
+    for item in (*upload.issues, *upload.solutions):
+        assert set(item) == {"text", "start", "end", "speaker"}
+        assert item["speaker"] == "S1", item  # who said it: one voice speaks in the sample
     result = AnalysisResult(upload.summary_items, upload.issues, upload.solutions, "local", "", {})
     _assert_cites_real_segments(result, upload.transcript_segments)
 
