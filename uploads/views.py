@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import pipeline
 from .forms import UploadForm
 from .media import media_url, visible_uploads
-from .models import TERMINAL_STATUSES, StageStatus, UploadedFile
+from .models import TERMINAL_STATUSES, Speaker, StageStatus, UploadedFile
 from .services import upload_create, upload_delete
 
 logger = logging.getLogger(__name__)
@@ -281,10 +281,11 @@ def upload_detail(request: HttpRequest, upload_id: int) -> HttpResponse:
 def speaker_rename_view(request: HttpRequest, upload_id: int, label: str) -> HttpResponse:
     """Name a speaker (the detail page's form); the transcript, exports, subtitles and analysis follow."""
     upload = get_object_or_404(_visible_uploads(request), pk=upload_id)
-    if not upload.speakers.filter(label=label).exists():
-        raise Http404("no such speaker")
     name = request.POST.get("name", "")
-    pipeline.speaker_rename(upload, label, name)
+    try:
+        pipeline.speaker_rename(upload, label, name)
+    except Speaker.DoesNotExist:  # no such label, or the speakers stage replaced them meanwhile
+        raise Http404("no such speaker") from None
     logger.info("Upload %s speaker %s renamed by user %s", upload_id, label, request.user.pk)
     messages.success(request, f"Speaker renamed to {' '.join(name.split()) or 'its default name'}.")
     return redirect(reverse("upload_detail", args=[upload.pk]) + "#speakers")

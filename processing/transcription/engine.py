@@ -147,7 +147,10 @@ def _translated(
         if on_progress is not None:
             on_progress(window.offset + window.duration)
         return [{key: value for key, value in segment.items() if key != "words"} for segment in segments]
-    progress = _from(window.offset + window.duration * share, on_progress, 1.0 - share)
+    translating = _from(window.offset + window.duration * share, on_progress, 1.0 - share)
+    # Kept inside the window: the translation's own timestamps can run past the audio (see below),
+    # and progress must not pass the recording's end (CI of stop 25: 15.34 s reported for 14.56 s).
+    progress = None if translating is None else (lambda seconds: translating(min(seconds, window.duration)))
     part = _run(spec, model, window.samples, options, language=language, on_progress=progress, task="translate")
     english = [segment for segment in part.segments if _latin_script(segment["text"])]
     if len(english) < len(part.segments):

@@ -135,7 +135,12 @@ def test_first_window_language_keeps_one_language_for_every_window(switching: tu
     result = transcribe(str(path), options=options)  # type: ignore[arg-type]
     assert result.language == "en"
     assert all("language" not in s for s in result.segments)
-    assert not JAPANESE_RE.search(_within(result.segments, japanese))
+    # Forced into English: the Japanese half reads as Latin script. Not "no Japanese character at all":
+    # base forced to English once kept a word of kanji ("the 10-minute航空", CI of stop 25).
+    forced = _within(result.segments, japanese)
+    letters = [ch for ch in forced if ch.isalpha()]
+    assert letters
+    assert sum(ch.isascii() for ch in letters) >= 0.9 * len(letters), forced
 
 
 def test_an_english_only_model_checks_every_window(switching: tuple[Path, list[Part]]) -> None:
@@ -160,11 +165,15 @@ def test_translation_to_english_is_a_second_set_of_segments(japanese: Path, tmp_
     assert JAPANESE_RE.search(result.text)
     text = " ".join(s["text"] for s in result.translation)
     print(f"Whisper base's translation of the Japanese passage: {text!r}")
-    # Only English letters reach the track: base's translate task sometimes writes Japanese instead,
-    # and those segments are left out. What the English says is not asserted: base's translations of
+    # Only Latin-script segments reach the track: base's translate task sometimes writes Japanese
+    # instead, and those segments are left out. What the English says is not asserted: base's translations of
     # this passage are fluent but mostly wrong, and differ between runs (the temperature fallback samples).
-    assert not JAPANESE_RE.search(text)
-    assert all(any(ch.isascii() and ch.isalpha() for ch in s["text"]) for s in result.translation)
+    # The rule is the engine's _latin_script: at least 80% of a segment's letters ASCII (an English
+    # sentence with one kanji word left in passes; a Japanese echo does not).
+    for segment in result.translation:
+        letters = [ch for ch in segment["text"] if ch.isalpha()]
+        assert letters
+        assert sum(ch.isascii() for ch in letters) >= 0.8 * len(letters), segment
     assert all(0 <= s["start"] < s["end"] <= result.duration + 0.5 for s in result.translation)
     assert all("words" not in s for s in result.translation)  # no word times for words nobody said
 

@@ -266,6 +266,8 @@ def test_another_users_speakers_cannot_be_renamed_or_downloaded(
     assert client.post(reverse("speaker_rename", args=[upload.pk, "S1"]), {"name": "Mallory"}).status_code == 404
     assert client.get(reverse("transcript_download", args=[upload.pk, "vtt"])).status_code == 404
     assert Speaker.objects.get(upload=upload, label="S1").name == ""
+    client.force_login(owner)
+    assert client.post(reverse("speaker_rename", args=[upload.pk, "S9"]), {"name": "Nobody"}).status_code == 404
 
 
 @pytest.fixture(scope="module")
@@ -277,8 +279,13 @@ def long_dialogue(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[
     return path, dialogue_wav(turns, str(path))
 
 
-def _start_speakers(upload: UploadedFile) -> None:
+def _running_speakers(long_dialogue: tuple[Path, list[SpokenTurn]], capture: Any) -> UploadedFile:
+    """The long dialogue's speakers stage queued on the worker and under way (progress written)."""
+    path, spoken = long_dialogue
+    upload = _audio_upload(path, spoken, capture)
     pipeline_resume(upload, from_stage="speakers")
+    wait_for(lambda: UploadedFile.objects.get(pk=upload.pk).stage("speakers").progress > 0, 60, "speakers to run")
+    return upload
 
 
 @pytest.mark.e2e
@@ -288,12 +295,10 @@ def test_cancel_mid_stage_stops_it_and_writes_no_speakers(
     long_dialogue: tuple[Path, list[SpokenTurn]],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    path, spoken = long_dialogue
-    upload = _audio_upload(path, spoken, django_capture_on_commit_callbacks)
-    _start_speakers(upload)
-    wait_for(lambda: UploadedFile.objects.get(pk=upload.pk).stage("speakers").progress > 0, 60, "speakers to run")
+    upload = _running_speakers(long_dialogue, django_capture_on_commit_callbacks)
     pipeline_cancel(UploadedFile.objects.get(pk=upload.pk))
-    wait_for(lambda: "Speaker diarization cancelled" in celery_worker_process.log(), 30, "the stage to stop")
+    stopped = f"Speaker diarization cancelled uploaded_file_id: {upload.pk}"
+    wait_for(lambda: stopped in celery_worker_process.log(), 30, "the stage to stop")
     done = UploadedFile.objects.get(pk=upload.pk)
     assert done.stage("speakers").status == StageStatus.CANCELLED
     assert done.stage("analysis").status == StageStatus.CANCELLED
@@ -308,10 +313,8 @@ def test_sigkill_mid_stage_is_taken_over_and_ends_with_one_set_of_speakers(
     long_dialogue: tuple[Path, list[SpokenTurn]],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    path, spoken = long_dialogue
-    upload = _audio_upload(path, spoken, django_capture_on_commit_callbacks)
-    _start_speakers(upload)
-    wait_for(lambda: UploadedFile.objects.get(pk=upload.pk).stage("speakers").progress > 0, 60, "speakers to run")
+    spoken = long_dialogue[1]
+    upload = _running_speakers(long_dialogue, django_capture_on_commit_callbacks)
     task_id = UploadedFile.objects.get(pk=upload.pk).stage("speakers").task_id
     active = wait_for(
         lambda: [
