@@ -3,10 +3,15 @@ needs an upload "as if" a stage had run sets its StageRun row here."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.core.files import File
+
+from processing.media.dialogue import SpokenTurn
 from processing.models import StageRun
-from uploads.models import UploadedFile
+from uploads.models import StageStatus, UploadedFile
+from uploads.services import upload_create
 
 
 def set_stage(upload: UploadedFile | int, stage: str, **fields: Any) -> None:
@@ -22,4 +27,15 @@ def make_upload(*, stages: dict[str, dict[str, Any]] | None = None, **fields: An
     upload = UploadedFile.objects.create(**fields)
     for stage, changes in (stages or {}).items():
         set_stage(upload, stage, **changes)
+    return UploadedFile.objects.get(pk=upload.pk)
+
+
+def transcribed_upload(path: Path, spoken: list[SpokenTurn], capture: Any) -> UploadedFile:
+    """An upload of `path` whose transcription has succeeded with one segment per spoken turn (the
+    speakers stage reads the audio itself; the segments are what it labels)."""
+    with capture(execute=False), path.open("rb") as fh:
+        upload = upload_create(file=File(fh, name=path.name), original_name=path.name)
+    segments = [{"start": t.start, "end": t.end, "text": t.text} for t in spoken]
+    UploadedFile.objects.filter(pk=upload.pk).update(transcript_segments=segments, transcript_text="x")
+    set_stage(upload, "transcription", status=StageStatus.SUCCEEDED)
     return UploadedFile.objects.get(pk=upload.pk)

@@ -19,7 +19,8 @@ NAMES = [
     "WHISPER_MODEL", "WHISPER_MODELS_DIR", "INSTALLED_APPS", "WHISPER_WINDOW_LANGUAGE", "WHISPER_TRANSLATE",
     "WHISPER_MALLOC_MMAP_THRESHOLD", "LLM_MODEL", "LLM_HOST", "LLM_PORT", "LLM_CONTEXT", "ANALYSIS_BACKEND",
     "ANALYSIS_LLM_RESPONSE_FORMAT", "LLM_URL", "LLM_TIMEOUT", "ANALYSIS_LANGUAGE", "ANALYSIS_LLM_CHUNK_SEGMENTS",
-    "ANALYSIS_LLM_DECODING",
+    "ANALYSIS_LLM_DECODING", "SPEAKERS_ENABLED", "SPEAKERS_MIN", "SPEAKERS_MAX", "SPEAKERS_THRESHOLD",
+    "SPEAKERS_WINDOW_SECONDS", "SPEAKERS_KEEP_NAME_SIMILARITY",
 ]  # fmt: skip
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "k3y-" + "abcdefghijklmnopqrstuvwxyz0123456789" * 2,
@@ -87,6 +88,16 @@ def test_every_module_has_the_measured_language_memory_and_model_server_defaults
     assert (loaded["LLM_URL"], loaded["LLM_TIMEOUT"]) == ("http://127.0.0.1:8091/v1", 300.0)
     assert (loaded["ANALYSIS_LANGUAGE"], loaded["ANALYSIS_LLM_CHUNK_SEGMENTS"]) == ("", 15)  # bench.analysis
     assert loaded["ANALYSIS_LLM_DECODING"] is None  # the backend's measured defaults (llm_config)
+
+
+@pytest.mark.parametrize("module", ["config.settings.local", "config.settings.test", "config.settings.production"])
+def test_every_module_finds_speakers_with_the_measured_defaults(module: str) -> None:
+    loaded = _settings(module, **(PRODUCTION if module.endswith("production") else {}))
+    assert loaded["SPEAKERS_ENABLED"] is True
+    assert (loaded["SPEAKERS_MIN"], loaded["SPEAKERS_MAX"]) == (1, 8)
+    assert loaded["SPEAKERS_THRESHOLD"] == 0.28  # bench.speakers
+    assert loaded["SPEAKERS_WINDOW_SECONDS"] == 120.0  # 30-minute file: 501 MB peak, 750 MB with 600 s
+    assert loaded["SPEAKERS_KEEP_NAME_SIMILARITY"] == 0.8
 
 
 def test_the_model_servers_address_is_where_clients_reach_it() -> None:

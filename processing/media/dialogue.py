@@ -78,13 +78,17 @@ def dialogue_wav(turns: Sequence[Turn], path: str, *, seed: int = 7) -> list[Spo
             spoken.append(SpokenTurn(turn.voice, turn.text, round(at / RATE, 4), round((at + len(speech)) / RATE, 4)))
             at += len(speech)
     joined = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
-    joined = joined + noise.integers(-NOISE, NOISE + 1, len(joined))
+    write_wav(path, joined + noise.integers(-NOISE, NOISE + 1, len(joined)))
+    return spoken
+
+
+def write_wav(path: str, samples: np.ndarray) -> None:
+    """16 kHz mono 16-bit WAV of integer samples (clipped to int16)."""
     with wave.open(path, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(RATE)
-        out.writeframes(np.clip(joined, -32768, 32767).astype(np.int16).tobytes())
-    return spoken
+        out.writeframes(np.clip(samples, -32768, 32767).astype(np.int16).tobytes())
 
 
 def rttm(turns: Sequence[SpokenTurn], uri: str) -> str:

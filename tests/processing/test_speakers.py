@@ -1,37 +1,29 @@
 """The speakers stage: the real voice encoder on the generated multi-speaker set (DER and speaker count
-under the targets), splitting at a change of speaker, one voice, silence, names that every view
-follows, and the stage on a real worker: cancelled mid-stage, and SIGKILLed mid-stage then taken over."""
+under the targets), splitting at a change of speaker, one voice, silence, and names that every view
+follows. On a real worker (cancel, SIGKILL): test_speakers_worker.py."""
 
 from __future__ import annotations
 
-import os
-import signal
 import wave
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 
-from config.celery import app
 from processing.media.dialogue import SpokenTurn, Turn, dialogue_wav
-from processing.pipeline import pipeline_cancel, pipeline_resume
 from processing.speakers import encoder
 from processing.speakers.diarize import Diarizer, label_segments
 from processing.speakers.diarize import Turn as SpeakerTurn
 from processing.speakers.service import speaker_rename, speakers_run, speakers_save
 from processing.transcription.windows import audio_windows
-from tests.conftest import WorkerHandle
 from tests.speech.speakers import SENTENCES, meeting_set
-from tests.stack import wait_for
-from tests.stage_state import set_stage
+from tests.stage_state import set_stage, transcribed_upload
 from uploads.models import Speaker, StageStatus, UploadedFile
-from uploads.services import upload_create
 
 DER_TARGET = 0.15
 COUNT_TARGET = 0.9
@@ -135,23 +127,12 @@ def dialogue(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Spoke
     return path, dialogue_wav(turns, str(path))
 
 
-def _audio_upload(path: Path, spoken: list[SpokenTurn], django_capture_on_commit_callbacks: Any) -> UploadedFile:
-    """An upload of `path` whose transcription has succeeded with one segment per spoken turn (the
-    speakers stage reads the audio itself; the segments are what it labels)."""
-    with django_capture_on_commit_callbacks(execute=False), path.open("rb") as fh:
-        upload = upload_create(file=File(fh, name=path.name), original_name=path.name)
-    segments = [{"start": t.start, "end": t.end, "text": t.text} for t in spoken]
-    UploadedFile.objects.filter(pk=upload.pk).update(transcript_segments=segments, transcript_text="x")
-    set_stage(upload, "transcription", status=StageStatus.SUCCEEDED)
-    return UploadedFile.objects.get(pk=upload.pk)
-
-
 @pytest.mark.django_db
 def test_the_service_labels_every_segment_and_counts_talk_time(
     dialogue: tuple[Path, list[SpokenTurn]], django_capture_on_commit_callbacks: Any
 ) -> None:
     path, spoken = dialogue
-    upload = _audio_upload(path, spoken, django_capture_on_commit_callbacks)
+    upload = transcribed_upload(path, spoken, django_capture_on_commit_callbacks)
     result = speakers_run(upload)
     upload.refresh_from_db()
     assert result["speakers"] == 2
@@ -174,7 +155,7 @@ def test_a_silent_recording_has_no_speakers_and_the_stage_says_so(
         out.setsampwidth(2)
         out.setframerate(16000)
         out.writeframes(np.zeros(16000 * 10, dtype=np.int16).tobytes())
-    upload = _audio_upload(path, [], django_capture_on_commit_callbacks)
+    upload = transcribed_upload(path, [], django_capture_on_commit_callbacks)
     result = speakers_run(upload)
     assert result["speakers"] == 0
     assert result["note"] == "no speech found: no speakers"
@@ -186,7 +167,7 @@ def test_a_rerun_keeps_the_names_of_voices_that_still_match(
     dialogue: tuple[Path, list[SpokenTurn]], django_capture_on_commit_callbacks: Any
 ) -> None:
     path, spoken = dialogue
-    upload = _audio_upload(path, spoken, django_capture_on_commit_callbacks)
+    upload = transcribed_upload(path, spoken, django_capture_on_commit_callbacks)
     speakers_run(upload)
     speaker_rename(upload, "S2", "  Tanaka ")
     # The same voices found in the other order: the name follows the voice, not the label.
@@ -268,70 +249,3 @@ def test_another_users_speakers_cannot_be_renamed_or_downloaded(
     assert Speaker.objects.get(upload=upload, label="S1").name == ""
     client.force_login(owner)
     assert client.post(reverse("speaker_rename", args=[upload.pk, "S9"]), {"name": "Nobody"}).status_code == 404
-
-
-@pytest.fixture(scope="module")
-def long_dialogue(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[SpokenTurn]]:
-    """About six minutes of three voices: the stage runs for several seconds."""
-    path = tmp_path_factory.mktemp("speakers") / "long-dialogue.wav"
-    voices = ("ben", "ann", "kate")
-    turns = [Turn(voices[k % 3], " ".join(SENTENCES[(k * 3) % 14 : (k * 3) % 14 + 3]), gap=0.7) for k in range(36)]
-    return path, dialogue_wav(turns, str(path))
-
-
-def _running_speakers(long_dialogue: tuple[Path, list[SpokenTurn]], capture: Any) -> UploadedFile:
-    """The long dialogue's speakers stage queued on the worker and under way (progress written)."""
-    path, spoken = long_dialogue
-    upload = _audio_upload(path, spoken, capture)
-    pipeline_resume(upload, from_stage="speakers")
-    wait_for(lambda: UploadedFile.objects.get(pk=upload.pk).stage("speakers").progress > 0, 60, "speakers to run")
-    return upload
-
-
-@pytest.mark.e2e
-@pytest.mark.django_db(transaction=True)
-def test_cancel_mid_stage_stops_it_and_writes_no_speakers(
-    celery_worker_process: WorkerHandle,
-    long_dialogue: tuple[Path, list[SpokenTurn]],
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    upload = _running_speakers(long_dialogue, django_capture_on_commit_callbacks)
-    pipeline_cancel(UploadedFile.objects.get(pk=upload.pk))
-    stopped = f"Speaker diarization cancelled uploaded_file_id: {upload.pk}"
-    wait_for(lambda: stopped in celery_worker_process.log(), 30, "the stage to stop")
-    done = UploadedFile.objects.get(pk=upload.pk)
-    assert done.stage("speakers").status == StageStatus.CANCELLED
-    assert done.stage("analysis").status == StageStatus.CANCELLED
-    assert not Speaker.objects.filter(upload=upload).exists()
-    assert all("speaker" not in s for s in done.transcript_segments)
-
-
-@pytest.mark.e2e
-@pytest.mark.django_db(transaction=True)
-def test_sigkill_mid_stage_is_taken_over_and_ends_with_one_set_of_speakers(
-    celery_worker_process: WorkerHandle,
-    long_dialogue: tuple[Path, list[SpokenTurn]],
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    spoken = long_dialogue[1]
-    upload = _running_speakers(long_dialogue, django_capture_on_commit_callbacks)
-    task_id = UploadedFile.objects.get(pk=upload.pk).stage("speakers").task_id
-    active = wait_for(
-        lambda: [
-            t for tasks_ in (app.control.inspect(destination=[celery_worker_process.nodename]).active() or {}).values()
-            for t in tasks_ if t["id"] == task_id
-        ],
-        10, "the task in `inspect active`",
-    )  # fmt: skip
-    os.kill(active[0]["worker_pid"], signal.SIGKILL)
-
-    wait_for(lambda: UploadedFile.objects.get(pk=upload.pk).is_finished, 180, "the pipeline to finish")
-    done = UploadedFile.objects.get(pk=upload.pk)
-    assert done.stage("speakers").status == StageStatus.SUCCEEDED
-    assert done.stage("speakers").attempts == 2  # the redelivery took the dead owner's stage over
-    assert [s.label for s in done.speakers.all()] == ["S1", "S2", "S3"]
-    truth = {"ben": set(), "ann": set(), "kate": set()}  # type: dict[str, set[str]]
-    for segment, turn in zip(done.transcript_segments, spoken, strict=True):
-        truth[turn.voice].add(segment["speaker"])
-    assert all(len(labels) == 1 for labels in truth.values()), truth  # each voice one label
-    assert len({next(iter(v)) for v in truth.values()}) == 3

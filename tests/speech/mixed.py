@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from processing.media.dialogue import write_wav
 from processing.media.samples import speech_wav
 from tests.speech.japanese import speak
 
@@ -63,9 +63,5 @@ def mixed_recording(parts: list[Part], path: Path, *, gap: float = 1.5, seed: in
             pieces.append(speech)
             timed.append(Part(part.language, part.text, start=at / RATE, end=(at + len(speech)) / RATE))
             at += len(speech)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(np.clip(np.concatenate(pieces), -32768, 32767).astype(np.int16).tobytes())
+    write_wav(str(path), np.concatenate(pieces))
     return timed

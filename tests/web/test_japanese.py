@@ -7,7 +7,6 @@ own translations differ from run to run (tests/processing/test_languages.py cove
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -16,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
-from django.core.management import call_command
 from pytest_django.live_server_helper import LiveServer
 
 from processing.services import hls_run
 from tests.conftest import ARTIFACTS, ROOT
 from tests.speech.japanese import MEETING_JA, speak
-from tests.web.conftest import CHROMIUM
+from tests.web.conftest import CHROMIUM, processed_for
 from uploads.models import StageStatus, UploadedFile
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -46,15 +43,7 @@ def test_a_japanese_upload_reads_japanese_on_the_page_and_in_the_player(
     browser_installed: None, live_server: LiveServer, tmp_path: Path
 ) -> None:
     video = _japanese_video(tmp_path / "kaigi.mp4")
-    try:
-        call_command("process_file", str(video), "--sync", stdout=io.StringIO())
-    finally:
-        from config.celery import app
-
-        app.conf.task_always_eager = False
-    clerk = User.objects.create_user("clerk", password="clerk-pw-1")
-    UploadedFile.objects.update(uploader=clerk)
-    upload = UploadedFile.objects.get()
+    upload = processed_for(video, "clerk", "clerk-pw-1")
     assert [upload.stage_status(s) for s in ("transcription", "analysis", "hls")] == [StageStatus.SUCCEEDED] * 3
     assert upload.language == "ja"
     assert upload.translation_segments == []  # WHISPER_TRANSLATE is off by default

@@ -4,7 +4,6 @@ the player's subtitle cues."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -12,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
-from django.core.management import call_command
 from pytest_django.live_server_helper import LiveServer
 
 from processing.media.dialogue import dialogue_video
 from tests.conftest import ROOT
-from tests.web.conftest import CHROMIUM
-from uploads.models import StageStatus, UploadedFile
+from tests.web.conftest import CHROMIUM, processed_for
+from uploads.models import StageStatus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -31,15 +28,7 @@ def test_filter_rename_and_the_renamed_voice_in_the_player(
 ) -> None:
     video = tmp_path / "meeting.mp4"
     spoken = dialogue_video(str(video))  # make run's sample: two voices, four turns
-    try:
-        call_command("process_file", str(video), "--sync", stdout=io.StringIO())
-    finally:
-        from config.celery import app  # process_file --sync turns eager mode on for this process
-
-        app.conf.task_always_eager = False
-    clerk = User.objects.create_user("clerk", password="clerk-pw-1")
-    UploadedFile.objects.update(uploader=clerk)
-    upload = UploadedFile.objects.get()
+    upload = processed_for(video, "clerk", "clerk-pw-1")
     assert [upload.stage_status(s) for s in ("transcription", "speakers", "analysis", "hls")] == [
         StageStatus.SUCCEEDED
     ] * 4
